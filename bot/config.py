@@ -1,0 +1,181 @@
+"""Settings of one bot process, read from the environment (and an optional `.env` file).
+
+Everything is validated at start; each problem is reported as one line naming the variable, so an
+operator sees all mistakes at once instead of one crash at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_DB_FILE = "mantelzorgbot.sqlite3"
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+# Telegram accepts 1-256 characters of this set in X-Telegram-Bot-Api-Secret-Token.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or malformed; `problems` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: str | None
+    telegram_api_base_url: str
+    telegram_api_base_file_url: str
+    database_url: str
+    timezone: str
+    webhook_url: str | None
+    webhook_secret: str | None
+    port: int
+    send_rate: float
+    log_level: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines of a .env file; comments, blanks and `export ` prefixes allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _url_problem(name: str, value: str) -> str | None:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return f"{name}: expected an http(s) URL, got {value!r}"
+    return None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_token: bool = True,
+    require_webhook: bool = False,
+    dotenv: Path | None = Path(".env"),
+) -> Settings:
+    """Build Settings from `environ` (default: os.environ over .env); raise SettingsError."""
+    env: dict[str, str] = {}
+    if dotenv is not None:
+        env.update(read_dotenv(dotenv))
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    problems: list[str] = []
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token is None:
+        if require_token:
+            problems.append(
+                "TELEGRAM_BOT_TOKEN: missing; get one from @BotFather "
+                "(or try the bot without Telegram: python -m bot chat)"
+            )
+    elif not _TOKEN_RE.match(token):
+        problems.append("TELEGRAM_BOT_TOKEN: malformed; expected digits, ':' and the secret part")
+
+    base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    file_url = get("TELEGRAM_API_BASE_FILE_URL") or DEFAULT_API_BASE_FILE_URL
+    for name, value in (
+        ("TELEGRAM_API_BASE_URL", base_url),
+        ("TELEGRAM_API_BASE_FILE_URL", file_url),
+    ):
+        if problem := _url_problem(name, value):
+            problems.append(problem)
+
+    database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
+    if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
+        problems.append(
+            "DATABASE_URL: use the async driver, e.g. postgresql+asyncpg://user@host/db"
+        )
+    elif not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append(
+            "DATABASE_URL: expected sqlite+aiosqlite:///path or postgresql+asyncpg://..., "
+            f"got {database_url.split('://')[0]!r}"
+        )
+
+    timezone = get("BOT_TIMEZONE") or "Europe/Amsterdam"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"BOT_TIMEZONE: unknown time zone {timezone!r}")
+
+    webhook_url = get("WEBHOOK_URL")
+    webhook_secret = get("WEBHOOK_SECRET")
+    if webhook_url is not None:
+        if problem := _url_problem("WEBHOOK_URL", webhook_url):
+            problems.append(problem)
+        elif not webhook_url.startswith("https://"):
+            problems.append("WEBHOOK_URL: Telegram only delivers to https:// URLs")
+    elif require_webhook:
+        problems.append("WEBHOOK_URL: missing; the public https URL Telegram should post to")
+    if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
+        problems.append("WEBHOOK_SECRET: use 16-256 characters of A-Z, a-z, 0-9, _ and -")
+    elif webhook_secret is None and require_webhook:
+        problems.append("WEBHOOK_SECRET: missing; a random string Telegram sends with each update")
+
+    port = 8080
+    if (raw_port := get("PORT")) is not None:
+        if raw_port.isdigit() and 0 < int(raw_port) < 65536:
+            port = int(raw_port)
+        else:
+            problems.append(f"PORT: expected a number from 1 to 65535, got {raw_port!r}")
+
+    send_rate = 25.0
+    if (raw_rate := get("SEND_RATE")) is not None:
+        try:
+            send_rate = float(raw_rate)
+            if not 0 < send_rate <= 1000:
+                raise ValueError
+        except ValueError:
+            problems.append(f"SEND_RATE: expected messages per second (0-1000), got {raw_rate!r}")
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        telegram_bot_token=token,
+        telegram_api_base_url=base_url,
+        telegram_api_base_file_url=file_url,
+        database_url=database_url,
+        timezone=timezone,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        port=port,
+        send_rate=send_rate,
+        log_level=log_level,
+    )
