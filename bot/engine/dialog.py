@@ -1,0 +1,329 @@
+"""Dialog definitions: load `dialogs/*.yaml`, validate them, and give typed, immutable objects.
+
+A broken dialog file stops the start with the file, the path inside it and what is wrong. Texts
+stay Dutch source strings here; they are translated when rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DIALOGS_DIR = Path(__file__).resolve().parent.parent.parent / "dialogs"
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+STEP_TYPES = ("choice", "end")
+
+
+class DialogError(Exception):
+    """A dialog file is invalid; the message names file, path and problem."""
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    score: int | None = None
+    next: str | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    type: str
+    text: str = ""
+    options: tuple[Option, ...] = ()
+    next: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    id: str
+    min: int
+    max: int
+    title: str
+    meaning: str
+    next_steps: tuple[str, ...]
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Dialog:
+    id: str
+    version: int
+    source: str
+    command: str | None
+    title: str
+    intro: str
+    requires_consent: bool
+    progress: bool
+    steps: Mapping[str, Step]
+    order: tuple[str, ...]
+    messages: Mapping[str, str]
+    bands: tuple[Band, ...] = ()
+    menu_label: str | None = None
+    menu_order: int = 100
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> str:
+        return self.order[0]
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        return tuple(s for s in self.order if self.steps[s].type == "choice")
+
+    @property
+    def max_score(self) -> int:
+        return sum(max((o.score or 0) for o in self.steps[s].options) for s in self.questions)
+
+    def band_for(self, score: int) -> Band:
+        for band in self.bands:
+            if band.min <= score <= band.max:
+                return band
+        raise ValueError(f"{self.id}: no band for score {score}")
+
+    def next_step(self, step_id: str, option: Option | None) -> str | None:
+        """The step after `step_id`: the option's `next`, the step's `next`, or the next one."""
+        if option is not None and option.next:
+            return option.next
+        step = self.steps[step_id]
+        if step.next:
+            return step.next
+        index = self.order.index(step_id)
+        return self.order[index + 1] if index + 1 < len(self.order) else None
+
+
+class _Checker:
+    """Collects problems with their location so one run reports all of them."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def fail(self, path: str, problem: str) -> None:
+        self.problems.append(f"{self.source}: {path or '<top>'}: {problem}")
+
+    def text(self, node: Mapping[str, Any], key: str, path: str, required: bool = True) -> str:
+        value = node.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.fail(f"{path}.{key}".lstrip("."), "expected a non-empty text")
+            return ""
+        return value.strip()
+
+    def ident(self, node: Mapping[str, Any], key: str, path: str) -> str:
+        value = node.get(key)
+        if not isinstance(value, str) or not _ID_RE.match(value):
+            self.fail(f"{path}.{key}".lstrip("."), f"expected an id like 'sleep_2', got {value!r}")
+            return f"<bad:{path}>"
+        return value
+
+
+def _options(
+    raw: Any, path: str, answer_sets: Mapping[str, Any], check: _Checker
+) -> tuple[Option, ...]:
+    if isinstance(raw, str):
+        if raw not in answer_sets:
+            check.fail(path, f"unknown answer set {raw!r} (known: {', '.join(answer_sets)})")
+            return ()
+        raw, path = answer_sets[raw], f"answer_sets.{raw}"
+    if not isinstance(raw, list) or not raw:
+        check.fail(path, "expected a list of options or the name of an answer set")
+        return ()
+    options: list[Option] = []
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            check.fail(p, "expected a mapping with value and label")
+            continue
+        score = item.get("score")
+        if score is not None and (
+            not isinstance(score, int) or isinstance(score, bool) or score < 0
+        ):
+            check.fail(f"{p}.score", f"expected a whole number >= 0, got {score!r}")
+            score = None
+        urgent = item.get("urgent", False)
+        if not isinstance(urgent, bool):
+            check.fail(f"{p}.urgent", "expected true or false")
+            urgent = False
+        options.append(
+            Option(
+                value=check.ident(item, "value", p),
+                label=check.text(item, "label", p),
+                score=score,
+                next=item.get("next"),
+                urgent=urgent,
+            )
+        )
+    values = [o.value for o in options]
+    if len(set(values)) != len(values):
+        check.fail(path, "option values must be unique")
+    return tuple(options)
+
+
+def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Iterable[str]) -> Dialog:
+    """Validate one loaded YAML document into a Dialog; raise DialogError with all problems."""
+    check = _Checker(source)
+    if not isinstance(data, dict):
+        raise DialogError(f"{source}: <top>: expected a mapping with id, version and steps")
+    known_actions, known_contacts = set(actions), set(contacts)
+    dialog_id = check.ident(data, "id", "")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        check.fail("version", f"expected a whole number >= 1, got {version!r}")
+        version = 1
+    answer_sets = data.get("answer_sets") or {}
+    if not isinstance(answer_sets, dict):
+        check.fail("answer_sets", "expected a mapping of name -> options")
+        answer_sets = {}
+    raw_steps = data.get("steps")
+    steps: dict[str, Step] = {}
+    order: list[str] = []
+    if not isinstance(raw_steps, list) or not raw_steps:
+        check.fail("steps", "expected a non-empty list of steps")
+        raw_steps = []
+    for i, raw in enumerate(raw_steps):
+        path = f"steps[{i}]"
+        if not isinstance(raw, dict):
+            check.fail(path, "expected a mapping")
+            continue
+        step_id = check.ident(raw, "id", path)
+        step_type = raw.get("type", "choice")
+        if step_type not in STEP_TYPES:
+            check.fail(
+                f"{path}.type", f"expected one of {', '.join(STEP_TYPES)}, got {step_type!r}"
+            )
+            continue
+        if step_id in steps:
+            check.fail(f"{path}.id", f"duplicate step id {step_id!r}")
+            continue
+        if step_type == "choice":
+            step = Step(
+                id=step_id,
+                type="choice",
+                text=check.text(raw, "text", path),
+                options=_options(raw.get("options"), f"{path}.options", answer_sets, check),
+                next=raw.get("next"),
+            )
+        else:
+            action = raw.get("action")
+            if action not in known_actions:
+                check.fail(
+                    f"{path}.action",
+                    f"unknown action {action!r} (known: {', '.join(sorted(known_actions))})",
+                )
+            step = Step(id=step_id, type="end", action=action)
+        steps[step_id] = step
+        order.append(step_id)
+    # Every jump must land on a step of this dialog, and the dialog must be able to end.
+    for i, step_id in enumerate(order):
+        step = steps[step_id]
+        targets = [step.next] + [o.next for o in step.options]
+        for target in targets:
+            if target is not None and target not in steps:
+                check.fail(f"steps[{i}]", f"'next' points to unknown step {target!r}")
+    if order and steps[order[-1]].type != "end":
+        check.fail(f"steps[{len(order) - 1}]", "the last step must be of type 'end'")
+
+    messages = data.get("messages") or {}
+    if not isinstance(messages, dict) or not all(isinstance(v, str) for v in messages.values()):
+        check.fail("messages", "expected a mapping of name -> text")
+        messages = {}
+
+    dialog = Dialog(
+        id=dialog_id,
+        version=version,
+        source=source,
+        command=data.get("command"),
+        title=check.text(data, "title", ""),
+        intro=check.text(data, "intro", "", required=False),
+        requires_consent=bool(data.get("requires_consent", True)),
+        progress=bool(data.get("progress", False)),
+        steps=steps,
+        order=tuple(order),
+        messages=messages,
+        menu_label=(data.get("menu") or {}).get("label"),
+        menu_order=int((data.get("menu") or {}).get("order", 100)),
+        extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
+    )
+    bands = _bands(data.get("scoring"), dialog, known_contacts, check)
+    if check.problems:
+        raise DialogError("\n".join(check.problems))
+    return Dialog(**{**dialog.__dict__, "bands": bands})
+
+
+_KNOWN_KEYS = {
+    "id", "version", "command", "title", "intro", "requires_consent", "progress", "steps",
+    "answer_sets", "messages", "menu", "scoring",
+}  # fmt: skip
+
+
+def _bands(raw: Any, dialog: Dialog, contacts: set[str], check: _Checker) -> tuple[Band, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not isinstance(raw.get("bands"), list) or not raw["bands"]:
+        check.fail("scoring", "expected 'bands': a list of score ranges")
+        return ()
+    bands: list[Band] = []
+    for i, item in enumerate(raw["bands"]):
+        path = f"scoring.bands[{i}]"
+        if not isinstance(item, dict):
+            check.fail(path, "expected a mapping")
+            continue
+        lo, hi = item.get("min"), item.get("max")
+        if not isinstance(lo, int) or not isinstance(hi, int) or lo > hi:
+            check.fail(path, f"expected whole numbers min <= max, got {lo!r}..{hi!r}")
+            continue
+        steps_raw = item.get("next_steps") or []
+        if not isinstance(steps_raw, list) or not all(isinstance(s, str) for s in steps_raw):
+            check.fail(f"{path}.next_steps", "expected a list of texts")
+            steps_raw = []
+        band_contacts = item.get("contacts") or []
+        for c in band_contacts:
+            if c not in contacts:
+                check.fail(f"{path}.contacts", f"unknown contact {c!r} (see dialogs/contacts.yaml)")
+        bands.append(
+            Band(
+                id=check.ident(item, "id", path),
+                min=lo,
+                max=hi,
+                title=check.text(item, "title", path),
+                meaning=check.text(item, "meaning", path),
+                next_steps=tuple(s.strip() for s in steps_raw),
+                contacts=tuple(band_contacts),
+            )
+        )
+    # Bands must cover every possible score exactly once, so every result has a meaning.
+    expected = 0
+    for band in sorted(bands, key=lambda b: b.min):
+        if band.min != expected:
+            check.fail(
+                "scoring.bands", f"scores {expected}..{band.min - 1} have no band (or overlap)"
+            )
+        expected = band.max + 1
+    if bands and expected != dialog.max_score + 1:
+        check.fail(
+            "scoring.bands", f"bands end at {expected - 1}, the maximum score is {dialog.max_score}"
+        )
+    if bands and not max(bands, key=lambda b: b.max).contacts:
+        check.fail("scoring.bands", "the heaviest band must name a human to contact ('contacts')")
+    return tuple(bands)
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<top>"
+        raise DialogError(
+            f"{path.name}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from exc

@@ -1,0 +1,44 @@
+"""What the engine and the features say back: channel-agnostic messages with buttons.
+
+Adapters (Telegram, terminal, tests) render these; nothing here knows about Telegram.
+Texts are already translated and use Telegram's HTML subset (<b>, <i>), escaped where dynamic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # Preview-safe: when True the first line must not reveal scores or worries (lock screens).
+    image: bytes | None = None
+    document: tuple[str, bytes] | None = None
+
+
+@dataclass
+class Reply:
+    """Everything one incoming event produces."""
+
+    messages: list[OutMessage] = field(default_factory=list)
+    # Short text shown by Telegram as a toast when a button press is answered.
+    toast: str | None = None
+    # When a button press was accepted: the label to show on the pressed message (its buttons go).
+    pressed_label: str | None = None
+
+    def add(self, *messages: OutMessage) -> Reply:
+        self.messages.extend(messages)
+        return self
+
+
+def rows(*buttons: Button) -> tuple[tuple[Button, ...], ...]:
+    """One button per row: long Dutch labels stay readable on a small screen."""
+    return tuple((b,) for b in buttons)
