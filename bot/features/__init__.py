@@ -1,0 +1,19 @@
+"""Features, one module each, wired together here in one place."""
+
+from __future__ import annotations
+
+from bot.content import Content, load_content
+from bot.core import Registry
+from bot.engine.dialog import DIALOGS_DIR
+from bot.features import common, dialogs
+
+# Dialog end actions the features provide; dialog files are validated against these names.
+ACTIONS = (dialogs.RESULT_ACTION,)
+
+
+def load(directory=DIALOGS_DIR) -> tuple[Content, Registry]:
+    content = load_content(directory, ACTIONS)
+    registry = Registry()
+    common.register(registry)
+    dialogs.register(registry, dict(content.dialogs))
+    return content, registry

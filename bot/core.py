@@ -1,0 +1,213 @@
+"""The heart of one update: claim it, load the caregiver, route the event, store, reply.
+
+Everything happens in one database transaction; the reply is sent by the adapter only after the
+commit, so a crash never leaves an answer half stored or a message sent for an unsaved step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.content import Content, Texts
+from bot.db.models import Caregiver, DialogState, ProcessedUpdate
+from bot.db.session import Database
+from bot.engine.core import Event
+from bot.engine.output import Button, OutMessage, Reply
+from bot.i18n import choose_locale, get_translator
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Context", Event], Awaitable[Reply]]
+ActionHandler = Callable[..., Awaitable[list[OutMessage]]]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An event with who sent it; `update_id` is None for channels without ids (terminal)."""
+
+    user_id: int
+    chat_id: int
+    event: Event
+    language_code: str | None = None
+    update_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    command: str
+    label_key: str | None  # a key in messages.yaml, or None when `label` is a dialog text
+    order: int
+    label: str = ""
+
+
+@dataclass
+class Registry:
+    """What the features contribute; wired together in one place (`bot.features.register_all`)."""
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    buttons: dict[str, Handler] = field(default_factory=dict)  # by callback-data prefix
+    menu: list[MenuEntry] = field(default_factory=list)
+    actions: dict[str, ActionHandler] = field(default_factory=dict)  # dialog end actions
+    # Handles a text/other event when no dialog is open; set by the dialogs feature.
+    open_dialog_handler: Handler | None = None
+    fallback: Handler | None = None
+
+
+@dataclass
+class Context:
+    """What a handler gets: its session, the caregiver, texts in their language, and the time."""
+
+    session: AsyncSession
+    caregiver: Caregiver
+    texts: Texts
+    now: datetime
+    core: BotCore
+    language_code: str | None = None
+
+    @property
+    def content(self) -> Content:
+        return self.core.content
+
+    @property
+    def has_consent(self) -> bool:
+        return self.caregiver.consent_version == self.core.privacy_version
+
+    def set_locale(self, locale: str) -> None:
+        self.caregiver.locale = locale
+        self.texts = self.core.texts_for(locale)
+
+    def menu_message(self, intro_key: str = "menu_title") -> OutMessage:
+        return self.core.menu_message(self.texts, intro_key)
+
+
+class BotCore:
+    """Channel-agnostic bot: adapters feed it `Incoming` events and render the returned Reply."""
+
+    def __init__(
+        self,
+        db: Database,
+        content: Content,
+        registry: Registry,
+        clock: Clock,
+        privacy_version: int,
+    ) -> None:
+        self.db = db
+        self.content = content
+        self.registry = registry
+        self.clock = clock
+        self.privacy_version = privacy_version
+
+    def texts_for(self, locale: str) -> Texts:
+        return Texts(self.content, get_translator(locale))
+
+    def menu_message(self, texts: Texts, intro_key: str = "menu_title") -> OutMessage:
+        buttons = []
+        for entry in sorted(self.registry.menu, key=lambda e: e.order):
+            label = texts.get(entry.label_key) if entry.label_key else texts.tr(entry.label)
+            buttons.append((Button(label, f"m:{entry.command}"),))
+        return OutMessage(texts.get(intro_key), tuple(buttons))
+
+    async def handle(self, incoming: Incoming) -> Reply | None:
+        """Process one event; None when the update was already processed (a re-delivery)."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            if incoming.update_id is not None and not await self._claim_update(
+                session, incoming.update_id, now
+            ):
+                log.info("update %s already processed; ignored", incoming.update_id)
+                return None
+            caregiver = await self._caregiver(session, incoming, now)
+            locale = choose_locale(caregiver.locale, incoming.language_code)
+            ctx = Context(
+                session, caregiver, self.texts_for(locale), now, self, incoming.language_code
+            )
+            reply = await self.route(ctx, incoming.event)
+        return reply
+
+    async def route(self, ctx: Context, event: Event) -> Reply:
+        registry = self.registry
+        if event.kind == "command":
+            handler = registry.commands.get(event.text)
+            if handler is None:
+                return Reply().add(ctx.menu_message("unknown_command"))
+            return await handler(ctx, event)
+        if event.kind == "button":
+            prefix = event.text.split(":", 1)[0]
+            handler = registry.buttons.get(prefix)
+            if handler is None:
+                return Reply(toast=ctx.texts.get("stale_button_toast")).add(
+                    ctx.menu_message("finished_button")
+                )
+            return await handler(ctx, event)
+        if registry.open_dialog_handler is not None:
+            state = await ctx.session.get(DialogState, ctx.caregiver.id)
+            if state is not None and not state.data.get("paused"):
+                return await registry.open_dialog_handler(ctx, event)
+        assert registry.fallback is not None
+        return await registry.fallback(ctx, event)
+
+    @staticmethod
+    async def _claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        result = await session.execute(
+            insert(ProcessedUpdate)
+            .values(update_id=update_id, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        return bool(result.rowcount)
+
+    @staticmethod
+    async def _caregiver(session: AsyncSession, incoming: Incoming, now: datetime) -> Caregiver:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(Caregiver)
+            .values(
+                telegram_user_id=incoming.user_id,
+                chat_id=incoming.chat_id,
+                created_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+        )
+        # The row lock serialises concurrent updates of one caregiver across instances.
+        caregiver = (
+            await session.execute(
+                select(Caregiver)
+                .where(Caregiver.telegram_user_id == incoming.user_id)
+                .with_for_update()
+            )
+        ).scalar_one()
+        caregiver.last_seen_at = now
+        caregiver.chat_id = incoming.chat_id
+        caregiver.unreachable_at = None
+        return caregiver
+
+    async def mark_unreachable(self, chat_id: int) -> None:
+        """The caregiver blocked the bot: nothing more is sent until they write again."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Caregiver)
+                .where(Caregiver.chat_id == chat_id)
+                .values(unreachable_at=self.clock.now())
+            )
+
+    async def prune_processed_updates(self, keep: timedelta = timedelta(days=2)) -> int:
+        """Telegram re-delivers for at most a day; older ids need not be kept."""
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.processed_at < self.clock.now() - keep
+                )
+            )
+            return int(result.rowcount or 0)
