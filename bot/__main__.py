@@ -1,0 +1,190 @@
+"""Command line: `python -m bot run | serve | chat | db upgrade | webhook set`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.engine.dialog import DialogError
+
+log = logging.getLogger("bot")
+
+
+def _settings(**kwargs: bool) -> Settings:
+    try:
+        return load_settings(**kwargs)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx/aiohttp request logs would carry the bot token in URLs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_polling(settings: Settings) -> None:
+    from bot.runtime import build_core, prepare_database
+    from bot.scheduler import make_scheduler
+    from bot.transport.telegram import build_application
+
+    await prepare_database(settings)
+    core = build_core(settings)
+    app = build_application(settings, core)
+    scheduler = make_scheduler(core)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        scheduler.start()
+        log.info("bot is running (long polling)")
+        await _until_stopped()
+        scheduler.shutdown(wait=False)
+        await app.updater.stop()
+        await app.stop()
+    await core.db.dispose()
+
+
+async def serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.runtime import build_core, prepare_database
+    from bot.scheduler import make_scheduler
+    from bot.transport.telegram import build_application
+    from bot.web import make_web_app
+
+    await prepare_database(settings)
+    core = build_core(settings)
+    app = build_application(settings, core)
+    scheduler = make_scheduler(core)
+    assert settings.webhook_secret is not None
+    runner = web.AppRunner(make_web_app(app, core.db, settings.webhook_secret))
+    async with app:
+        await app.start()
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        scheduler.start()
+        log.info("bot is serving the webhook on port %d", settings.port)
+        await _until_stopped()
+        scheduler.shutdown(wait=False)
+        # Stop taking requests first, then let PTB finish the updates already queued.
+        await runner.cleanup()
+        await app.stop()
+    await core.db.dispose()
+
+
+async def chat(settings: Settings) -> None:
+    from bot.runtime import build_core, prepare_database
+    from bot.transport.terminal import TerminalChat
+
+    await prepare_database(settings)
+    core = build_core(settings)
+    language = os.environ.get("LANG", "nl")[:2].lower()
+    try:
+        await TerminalChat(core, language_code=language).run()
+    finally:
+        await core.db.dispose()
+
+
+async def webhook(settings: Settings, action: str) -> None:
+    from telegram import Bot
+
+    from bot.transport.aiohttp_request import AiohttpRequest
+    from bot.web import WEBHOOK_PATH
+
+    assert settings.telegram_bot_token is not None
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=AiohttpRequest(connection_pool_size=2),
+    )
+    async with bot:
+        if action == "set":
+            assert settings.webhook_url is not None
+            url = settings.webhook_url.rstrip("/") + WEBHOOK_PATH
+            await bot.set_webhook(
+                url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=["message", "callback_query"],
+            )
+            print(f"webhook set to {url}")
+        elif action == "delete":
+            await bot.delete_webhook()
+            print("webhook deleted")
+        else:
+            info = await bot.get_webhook_info()
+            print(f"url={info.url!r} pending={info.pending_update_count}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    sub.add_parser("run", help="talk to Telegram with long polling (one instance)")
+    sub.add_parser("serve", help="aiohttp server for Telegram's webhook, with GET /healthz")
+    sub.add_parser("chat", help="the dialogs in this terminal, without Telegram")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+    hook = sub.add_parser("webhook", help="register the webhook with Telegram (run once)")
+    hook.add_argument("action", choices=["set", "delete", "info"])
+    args = parser.parse_args(argv)
+
+    try:
+        if args.mode == "chat":
+            settings = _settings(require_token=False)
+            logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+            asyncio.run(chat(settings))
+        elif args.mode == "db":
+            from bot.db import migrate
+
+            settings = _settings(require_token=False)
+            _logging(settings.log_level)
+            if args.action == "upgrade":
+                migrate.upgrade(settings.database_url)
+                print("database schema is up to date")
+            else:
+                print(asyncio.run(migrate.current_revision(settings.database_url)) or "empty")
+        elif args.mode == "webhook":
+            settings = _settings(require_token=True, require_webhook=args.action == "set")
+            _logging(settings.log_level)
+            asyncio.run(webhook(settings, args.action))
+        elif args.mode == "run":
+            settings = _settings(require_token=True)
+            _logging(settings.log_level)
+            asyncio.run(run_polling(settings))
+        else:
+            settings = _settings(require_token=True, require_webhook=True)
+            _logging(settings.log_level)
+            asyncio.run(serve(settings))
+    except DialogError as exc:
+        for line in str(exc).splitlines():
+            print(f"dialog error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from bot.runtime import NotMigrated
+
+        if isinstance(exc, NotMigrated):
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The one outbound path to Telegram: rate limit, priorities, retries and blocked users.
+
+Replies to a caregiver's own message go at once; bulk sending (notices, check-ins) takes what is
+left of the global budget, at most about one message a second per chat, and pauses when Telegram
+says `RetryAfter`. `Forbidden` (the user blocked the bot) is reported once and never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.engine.output import OutMessage
+
+log = logging.getLogger(__name__)
+
+Status = Literal["sent", "blocked", "failed"]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: Status
+    message_id: int | None = None
+    error: str | None = None
+
+
+class RateLimiter:
+    """Global budget of `rate` messages/s shared by replies (never wait) and bulk (waits)."""
+
+    def __init__(self, rate: float, per_chat_interval: float = 1.0) -> None:
+        self.interval = 1.0 / rate
+        self.per_chat_interval = per_chat_interval
+        self._next_bulk = 0.0
+        self._paused_until = 0.0
+        self._last_bulk_per_chat: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    def note_reply(self) -> None:
+        # A reply uses a slot of the budget without waiting: bulk moves one slot back.
+        now = time.monotonic()
+        self._next_bulk = max(self._next_bulk, now) + self.interval
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire_bulk(self, chat_id: int) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next_bulk, self._paused_until)
+            last = self._last_bulk_per_chat.get(chat_id)
+            if last is not None:
+                at = max(at, last + self.per_chat_interval)
+            self._next_bulk = at + self.interval
+            self._last_bulk_per_chat[chat_id] = at
+            if len(self._last_bulk_per_chat) > 10_000:
+                cutoff = now - self.per_chat_interval
+                self._last_bulk_per_chat = {
+                    c: t for c, t in self._last_bulk_per_chat.items() if t > cutoff
+                }
+        delay = at - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # A RetryAfter that arrived while we slept holds this message back too.
+        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110 (deadline moves)
+            await asyncio.sleep(wait)
+
+
+def markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in message.buttons
+        ]
+    )
+
+
+class Sender:
+    """Sends OutMessages; every message of the bot to Telegram goes through here."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        rate: float = 25.0,
+        on_blocked: Callable[[int], Awaitable[None]] | None = None,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.bot = bot
+        self.limiter = RateLimiter(rate)
+        self.on_blocked = on_blocked
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+
+    async def send(self, chat_id: int, message: OutMessage, *, bulk: bool = False) -> SendOutcome:
+        async def call() -> Message:
+            if message.image is not None:
+                return await self.bot.send_photo(
+                    chat_id, message.image, caption=message.text or None,
+                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                )  # fmt: skip
+            if message.document is not None:
+                filename, data = message.document
+                return await self.bot.send_document(
+                    chat_id, data, filename=filename, caption=message.text or None,
+                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                )  # fmt: skip
+            return await self.bot.send_message(
+                chat_id, message.text, parse_mode=ParseMode.HTML,
+                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+
+        return await self._deliver(chat_id, call, bulk=bulk)
+
+    async def answer_callback(self, query_id: str, text: str | None = None) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id, text=text)
+        except TelegramError as exc:
+            # An old query (over 15 minutes) cannot be answered any more; nothing to repair.
+            log.info("answerCallbackQuery failed: %s", type(exc).__name__)
+
+    async def mark_pressed(self, chat_id: int, message_id: int, html_text: str, label: str) -> None:
+        """Show the chosen answer under the question and take its buttons away."""
+
+        async def call() -> Message | bool:
+            return await self.bot.edit_message_text(
+                f"{html_text}\n\n<b>→ {label}</b>", chat_id=chat_id, message_id=message_id,
+                parse_mode=ParseMode.HTML, reply_markup=None, link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+
+        await self._deliver(chat_id, call, bulk=False)
+
+    async def _deliver(
+        self, chat_id: int, call: Callable[[], Awaitable[object]], *, bulk: bool
+    ) -> SendOutcome:
+        error = "no attempt"
+        for attempt in range(1, self.max_attempts + 1):
+            if bulk:
+                await self.limiter.acquire_bulk(chat_id)
+            else:
+                self.limiter.note_reply()
+            try:
+                result = await call()
+            except RetryAfter as exc:
+                seconds = exc.retry_after
+                wait = (
+                    seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+                )
+                log.warning("Telegram asked to wait %.1fs (RetryAfter)", wait)
+                self.limiter.pause(wait)
+                error = "retry_after"
+                if not bulk:
+                    await asyncio.sleep(wait)
+                continue
+            except Forbidden:
+                log.info("chat %s blocked the bot", chat_id)
+                if self.on_blocked is not None:
+                    await self.on_blocked(chat_id)
+                return SendOutcome("blocked", error="forbidden")
+            except BadRequest as exc:
+                # Permanent: retrying the same request gives the same answer.
+                log.warning("Telegram refused a message to chat %s: %s", chat_id, exc.message)
+                return SendOutcome("failed", error=f"bad_request: {exc.message}"[:200])
+            except NetworkError as exc:  # includes TimedOut and 5xx answers
+                error = f"{type(exc).__name__}: {exc.message}"[:200]
+                log.warning("sending to chat %s failed (attempt %d): %s", chat_id, attempt, error)
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            except TelegramError as exc:
+                log.warning("sending to chat %s failed: %s", chat_id, type(exc).__name__)
+                return SendOutcome("failed", error=f"{type(exc).__name__}: {exc.message}"[:200])
+            message_id = result.message_id if isinstance(result, Message) else None
+            return SendOutcome("sent", message_id=message_id)
+        return SendOutcome("failed", error=error)
