@@ -85,7 +85,7 @@ class Texts:
             contact = self.content.contacts[cid]
             line = f"• <b>{self.tr(contact.label)}</b>"
             if contact.phones:
-                line += ": " + self.get("phone_or").join(contact.phones)
+                line += ": " + f" {self.get('phone_or')} ".join(contact.phones)
             lines.append(f"{line}\n  {self.tr(contact.text)}")
         return lines
 
@@ -124,7 +124,8 @@ def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> 
     messages_data = load_yaml(directory / "messages.yaml")
     if not isinstance(messages_data, dict) or not isinstance(messages_data.get("messages"), dict):
         raise DialogError("messages.yaml: messages: expected a mapping of name -> text")
-    messages = messages_data["messages"]
+    # Extraction strips texts; so does loading, or a stray space would miss its translation.
+    messages = {k: str(v).strip() for k, v in messages_data["messages"].items()}
     contacts = _contacts(load_yaml(directory / "contacts.yaml"), "contacts.yaml")
     dialogs: dict[str, Dialog] = {}
     problems: list[str] = []

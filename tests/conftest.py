@@ -15,13 +15,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from bot.i18n import set_strict
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.core import BotCore
 from bot.db import migrate
 from bot.db.models import Base
-from bot.i18n import set_strict
 from bot.runtime import build_core
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -39,7 +39,8 @@ def small_dialog(**changes: object) -> dict:
         "id": "mini",
         "version": 1,
         "title": "Mini",
-        "answer_sets": {"yn": [{"value": "y", "label": "Ja", "score": 1}, {"value": "n", "label": "Nee", "score": 0}]},
+        "answer_sets": {"yn": [{"value": "y", "label": "Ja", "score": 1},
+                               {"value": "n", "label": "Nee", "score": 0}]},
         "steps": [
             {"id": "one", "text": "Eerste vraag?", "options": "yn"},
             {"id": "two", "text": "Tweede vraag?", "options": "yn"},
@@ -113,7 +114,8 @@ def test_a_valid_small_dialog_parses() -> None:
             "mini.yaml: scoring.bands: scores 1..1 have no band",
         ),
         (
-            {"scoring": {"bands": [{"id": "all", "min": 0, "max": 2, "title": "t", "meaning": "m"}]}},
+            {"scoring": {"bands": [{"id": "all", "min": 0, "max": 2, "title": "t",
+                                    "meaning": "m"}]}},
             "the heaviest band must name a human to contact",
         ),
         (

@@ -81,7 +81,9 @@ class Dialog:
 
     @property
     def max_score(self) -> int:
-        return sum(max((o.score or 0) for o in self.steps[s].options) for s in self.questions)
+        return sum(
+            max((o.score or 0 for o in self.steps[s].options), default=0) for s in self.questions
+        )
 
     def band_for(self, score: int) -> Band:
         for band in self.bands:
