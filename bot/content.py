@@ -14,8 +14,6 @@ from typing import Any, Protocol
 
 from bot.engine.dialog import DIALOGS_DIR, Dialog, DialogError, load_yaml, parse_dialog
 
-DATA_FILES = ("messages.yaml", "contacts.yaml")
-
 
 class Gettext(Protocol):
     locale: str
@@ -118,29 +116,49 @@ def _contacts(data: Any, source: str) -> dict[str, Contact]:
 
 
 def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> Content:
-    """Load and validate every file in `directory`; raise DialogError listing all problems."""
+    """Load and validate every file in `directory`; raise DialogError listing all problems.
+
+    A file with `steps` is a dialog. Any other file may carry a `messages` mapping: a feature
+    keeps its texts in its own file (e.g. `steunpunt.yaml`), merged into the shared messages.
+    """
     if not directory.is_dir():
         raise DialogError(f"{directory}: dialogs folder not found")
-    messages_data = load_yaml(directory / "messages.yaml")
-    if not isinstance(messages_data, dict) or not isinstance(messages_data.get("messages"), dict):
-        raise DialogError("messages.yaml: messages: expected a mapping of name -> text")
-    # Extraction strips texts; so does loading, or a stray space would miss its translation.
-    messages = {k: str(v).strip() for k, v in messages_data["messages"].items()}
     contacts = _contacts(load_yaml(directory / "contacts.yaml"), "contacts.yaml")
+    messages: dict[str, str] = {}
     dialogs: dict[str, Dialog] = {}
     problems: list[str] = []
     action_names = list(actions)
     for path in sorted(directory.glob("*.yaml")):
-        if path.name in DATA_FILES:
+        if path.name == "contacts.yaml":
             continue
         try:
-            dialog = parse_dialog(load_yaml(path), path.name, action_names, contacts)
+            data = load_yaml(path)
         except DialogError as exc:
             problems.append(str(exc))
             continue
-        if dialog.id in dialogs:
-            problems.append(f"{path.name}: id: dialog id {dialog.id!r} is used twice")
-        dialogs[dialog.id] = dialog
+        if isinstance(data, dict) and "steps" in data:
+            try:
+                dialog = parse_dialog(data, path.name, action_names, contacts)
+            except DialogError as exc:
+                problems.append(str(exc))
+                continue
+            if dialog.id in dialogs:
+                problems.append(f"{path.name}: id: dialog id {dialog.id!r} is used twice")
+            dialogs[dialog.id] = dialog
+            continue
+        raw = data.get("messages") if isinstance(data, dict) else None
+        if raw is None:
+            continue
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            problems.append(f"{path.name}: messages: expected a mapping of name -> text")
+            continue
+        for key, value in raw.items():
+            if key in messages:
+                problems.append(f"{path.name}: messages.{key}: defined in another file too")
+            # Extraction strips texts; so does loading, or a stray space would miss its translation.
+            messages[key] = value.strip()
+    if "messages.yaml" not in {p.name for p in directory.glob("*.yaml")}:
+        problems.append("messages.yaml: file not found")
     if problems:
         raise DialogError("\n".join(problems))
     return Content(messages=messages, contacts=contacts, dialogs=dialogs)

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import bot.features  # noqa: F401  (imports every feature module, so all tables are on Base)
 from bot.db.models import Base
 from bot.db.session import make_engine
 
