@@ -30,6 +30,11 @@ Handler = Callable[["Context", Event], Awaitable[Reply]]
 ActionHandler = Callable[..., Awaitable[list[OutMessage]]]
 
 
+def upsert_insert(session: AsyncSession):
+    """The dialect's `insert` (with ON CONFLICT support) for this session's database."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
 @dataclass(frozen=True)
 class Incoming:
     """An event with who sent it; `update_id` is None for channels without ids (terminal)."""
@@ -157,10 +162,8 @@ class BotCore:
 
     @staticmethod
     async def _claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         result = await session.execute(
-            insert(ProcessedUpdate)
+            upsert_insert(session)(ProcessedUpdate)
             .values(update_id=update_id, processed_at=now)
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
@@ -168,10 +171,8 @@ class BotCore:
 
     @staticmethod
     async def _caregiver(session: AsyncSession, incoming: Incoming, now: datetime) -> Caregiver:
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         await session.execute(
-            insert(Caregiver)
+            upsert_insert(session)(Caregiver)
             .values(
                 telegram_user_id=incoming.user_id,
                 chat_id=incoming.chat_id,

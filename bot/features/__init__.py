@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.content import Content, load_content
 from bot.core import Registry
 from bot.engine.dialog import DIALOGS_DIR
@@ -11,7 +13,7 @@ from bot.features import common, dialogs
 ACTIONS = (dialogs.RESULT_ACTION,)
 
 
-def load(directory=DIALOGS_DIR) -> tuple[Content, Registry]:
+def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     content = load_content(directory, ACTIONS)
     registry = Registry()
     common.register(registry)
