@@ -42,6 +42,10 @@ async def on_start(ctx: Context, event: Event) -> Reply:
         return Reply().add(OutMessage(ctx.texts.get("welcome")), language_question(ctx))
     if caregiver.consent_version is None and caregiver.consent_declined_at is None:
         return Reply().add(OutMessage(ctx.texts.get("welcome")), consent_question(ctx))
+    if caregiver.consent_version is not None and not ctx.has_consent:
+        # Consent was given to an older privacy text: ask again for the new one.
+        changed = OutMessage(ctx.texts.get("consent_changed"))
+        return Reply().add(changed, consent_question(ctx))
     return Reply().add(ctx.menu_message("welcome_back"))
 
 
@@ -68,9 +72,13 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
     else:
         text = ctx.texts.get("privacy_without_consent")
         button = Button(ctx.texts.get("privacy_give"), "o:consent:yes")
-    return Reply().add(
-        OutMessage(text, rows(button, Button(ctx.texts.get("button_menu"), "m:menu")))
+    buttons = rows(
+        button,
+        Button(ctx.texts.get("privacy_export"), "m:mijngegevens"),
+        Button(ctx.texts.get("privacy_forget"), "m:vergeetmij"),
+        Button(ctx.texts.get("button_menu"), "m:menu"),
     )
+    return Reply().add(OutMessage(text, buttons))
 
 
 async def forget_answers(ctx: Context) -> None:
