@@ -25,9 +25,9 @@ def _settings(**kwargs: bool) -> Settings:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx/aiohttp request logs would carry the bot token in URLs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.logs import configure_logging
+
+    configure_logging(level)
 
 
 async def _until_stopped() -> None:
@@ -94,7 +94,10 @@ async def chat(settings: Settings) -> None:
 
     await prepare_database(settings)
     core = build_core(settings)
-    language = os.environ.get("LANG", "nl")[:2].lower()
+    from bot.i18n import choose_locale
+
+    # LANG=en_US.UTF-8 -> English; C, POSIX or anything else -> Dutch.
+    language = choose_locale(None, os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
     try:
         await TerminalChat(core, language_code=language).run()
     finally:

@@ -42,6 +42,7 @@ class Settings:
     port: int
     send_rate: float
     log_level: str
+    flood_limit: int = 30
 
     @property
     def tz(self) -> ZoneInfo:
@@ -161,6 +162,15 @@ def load_settings(
         except ValueError:
             problems.append(f"SEND_RATE: expected messages per second (0-1000), got {raw_rate!r}")
 
+    flood_limit = 30
+    if (raw_flood := get("FLOOD_LIMIT")) is not None:
+        if raw_flood.isdigit() and int(raw_flood) >= 5:
+            flood_limit = int(raw_flood)
+        else:
+            problems.append(
+                f"FLOOD_LIMIT: expected messages per user per minute (>= 5), got {raw_flood!r}"
+            )
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -178,4 +188,5 @@ def load_settings(
         port=port,
         send_rate=send_rate,
         log_level=log_level,
+        flood_limit=flood_limit,
     )

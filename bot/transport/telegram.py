@@ -17,7 +17,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.config import Settings
 from bot.core import BotCore, Incoming
 from bot.engine.core import Event
+from bot.engine.output import OutMessage
+from bot.i18n import choose_locale
 from bot.transport.aiohttp_request import AiohttpRequest
+from bot.transport.flood import FloodGuard
 from bot.transport.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,10 @@ def to_event(update: Update) -> Event | None:
 
 
 class TelegramAdapter:
-    def __init__(self, core: BotCore, sender: Sender) -> None:
+    def __init__(self, core: BotCore, sender: Sender, flood: FloodGuard | None = None) -> None:
         self.core = core
         self.sender = sender
+        self.flood = flood or FloodGuard()
         # Updates of one user are handled in order; different users run concurrently.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -70,6 +74,10 @@ class TelegramAdapter:
             return
         event = to_event(update)
         if event is None:
+            return
+        verdict = self.flood.check(user.id)
+        if verdict != "ok":
+            await self._slow_down(update, verdict, user.language_code, chat.id)
             return
         incoming = Incoming(
             user_id=user.id,
@@ -97,6 +105,16 @@ class TelegramAdapter:
         for message in reply.messages:
             await self.sender.send(chat.id, message)
 
+    async def _slow_down(
+        self, update: Update, verdict: str, language_code: str | None, chat_id: int
+    ) -> None:
+        if update.callback_query is not None:
+            await self.sender.answer_callback(update.callback_query.id)
+        if verdict == "notify":
+            texts = self.core.texts_for(choose_locale(None, language_code))
+            await self.sender.send(chat_id, OutMessage(texts.get("flood_notice")))
+        log.info("update %s dropped: user over the flood limit", update.update_id)
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Never log update contents: they hold what caregivers typed.
         update_id = update.update_id if isinstance(update, Update) else None
@@ -122,7 +140,7 @@ def build_application(settings: Settings, core: BotCore) -> Application:
         .build()
     )
     sender = Sender(app.bot, rate=settings.send_rate, on_blocked=core.mark_unreachable)
-    adapter = TelegramAdapter(core, sender)
+    adapter = TelegramAdapter(core, sender, FloodGuard(limit=settings.flood_limit))
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)
     app.bot_data["sender"] = sender
