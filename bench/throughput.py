@@ -1,0 +1,150 @@
+"""Throughput and latency of one bot instance against the local fake Bot API (issue 9).
+
+Same run, same fake, on this machine: (1) a bare PTB bot answering every update with a fixed text
+(aiohttp request backend, and once with PTB's default httpx), (2) our bot with simulated
+caregivers each walking /start, language, consent and the whole self-check (every update reads
+and writes state), on SQLite and on PostgreSQL. The bot runs in its own process; this process runs
+the fake and the caregivers. Prints updates/s, p50/p99 latency (update delivered -> the bot's
+answer with buttons) and the ratio ours/baseline.
+
+    python bench/throughput.py [--caregivers 200] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakebotapi import Call, FakeBotAPI  # noqa: E402
+
+TOKEN = "123456:BENCH-token-for-the-fake-api-0000"
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# The walk of one caregiver: commands and button labels (None = the first button shown).
+WALK_OURS: list[str | None] = ["/start", "Nederlands", "Ja, dat mag", "/zelftest"] + [None] * 10
+WALK_BASELINE: list[str | None] = ["/start"] + [None] * 13
+
+
+class MeasuringFake(FakeBotAPI):
+    """Resolves a waiter when the bot sends a message with buttons to that chat."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_html=False)
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+
+    def _record(self, call: Call) -> None:
+        super()._record(call)
+        if call.method == "sendMessage" and call.status == 200 and call.params.get("reply_markup"):
+            future = self.waiting.pop(int(call.params["chat_id"]), None)
+            if future is not None and not future.done():
+                future.set_result(time.perf_counter())
+
+
+async def caregiver(
+    fake: MeasuringFake, user_id: int, walk: list[str | None], out: list[float]
+) -> None:
+    loop = asyncio.get_running_loop()
+    for step in walk:
+        future: asyncio.Future[float] = loop.create_future()
+        fake.waiting[user_id] = future
+        started = time.perf_counter()
+        if step is not None and step.startswith("/"):
+            fake.user_sends_text(user_id, step)
+        else:
+            message = fake.last_message(user_id)
+            buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+            chosen = next((b for b in buttons if step is None or b["text"] == step), buttons[0])
+            fake.user_presses(user_id, message["message_id"], chosen["callback_data"])
+        out.append(await asyncio.wait_for(future, 30) - started)
+
+
+async def run_case(name: str, command: list[str], env: dict[str, str], walk: list[str | None],
+                   caregivers: int) -> dict[str, Any]:  # fmt: skip
+    fake = MeasuringFake()
+    await fake.start()
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
+             "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "WARNING", **env},
+    )  # fmt: skip
+    try:
+        await fake.wait_for(lambda f: f.calls_to("getUpdates"), timeout=60)
+        # Warm-up: one caregiver walks first (imports, connections, first queries).
+        await caregiver(fake, 10_000_000, walk, [])
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(caregiver(fake, 1 + i, walk, latencies) for i in range(caregivers)))
+        elapsed = time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        await fake.stop()
+    latencies.sort()
+    return {
+        "name": name,
+        "updates": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+async def with_postgres(caregivers: int) -> dict[str, Any]:
+    name = f"bot_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    try:
+        upgrade = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "db", "upgrade", cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+            stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await upgrade.wait()
+        return await run_case("ours, PostgreSQL", [sys.executable, "-m", "bot", "run"],
+                              {"DATABASE_URL": url}, WALK_OURS, caregivers)  # fmt: skip
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--caregivers", type=int, default=200)
+    args = parser.parse_args()
+    n = args.caregivers
+    baseline_cmd = [sys.executable, str(ROOT / "bench" / "baseline_bot.py")]
+    results = [
+        await run_case("baseline, aiohttp", baseline_cmd, {}, WALK_BASELINE, n),
+        await run_case("baseline, httpx", [*baseline_cmd, "--httpx"], {}, WALK_BASELINE, n),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        results.append(await run_case("ours, SQLite", [sys.executable, "-m", "bot", "run"],
+                                      {"DATABASE_URL": sqlite}, WALK_OURS, n))  # fmt: skip
+    results.append(await with_postgres(n))
+    base = results[0]["rate"]
+    print(f"{n} concurrent caregivers, {len(WALK_OURS)} updates each; bot in its own process")
+    print(f"{'case':<22}{'updates':>8}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}")
+    for r in results:
+        print(f"{r['name']:<22}{r['updates']:>8}{r['rate']:>11.1f}{r['p50']:>9.1f}"
+              f"{r['p99']:>9.1f}{r['rate'] / base:>7.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
