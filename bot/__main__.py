@@ -46,7 +46,7 @@ async def run_polling(settings: Settings) -> None:
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
-    scheduler = make_scheduler(core)
+    scheduler = make_scheduler(core, app.bot_data["sender"])
     async with app:
         await app.start()
         assert app.updater is not None
@@ -71,7 +71,7 @@ async def serve(settings: Settings) -> None:
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
-    scheduler = make_scheduler(core)
+    scheduler = make_scheduler(core, app.bot_data["sender"])
     assert settings.webhook_secret is not None
     runner = web.AppRunner(make_web_app(app, core.db, settings.webhook_secret))
     async with app:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", Event], Awaitable[Reply]]
 ActionHandler = Callable[..., Awaitable[list[OutMessage]]]
+ScheduledHandler = Callable[..., Awaitable[OutMessage | None]]
+AwaitingHandler = Callable[["Context", Event], Awaitable[Reply | None]]
 
 
 def upsert_insert(session: AsyncSession):
@@ -62,6 +64,12 @@ class Registry:
     buttons: dict[str, Handler] = field(default_factory=dict)  # by callback-data prefix
     menu: list[MenuEntry] = field(default_factory=list)
     actions: dict[str, ActionHandler] = field(default_factory=dict)  # dialog end actions
+    # Builds the message of a due `ScheduledMessage` by its kind (see `bot.scheduling`):
+    # `async def h(ctx, row) -> OutMessage | None` (None: nothing to send any more).
+    scheduled: dict[str, ScheduledHandler] = field(default_factory=dict)
+    # Features waiting for typed input (e.g. a check-in's follow-up), asked in order before an
+    # open dialog and the fallback; each returns None when it is not waiting for this caregiver.
+    awaiting: list[AwaitingHandler] = field(default_factory=list)
     # Handles a text/other event when no dialog is open; set by the dialogs feature.
     open_dialog_handler: Handler | None = None
     fallback: Handler | None = None
@@ -153,6 +161,10 @@ class BotCore:
                     ctx.menu_message("finished_button")
                 )
             return await handler(ctx, event)
+        for waiting in registry.awaiting:
+            answered = await waiting(ctx, event)
+            if answered is not None:
+                return answered
         if registry.open_dialog_handler is not None:
             state = await ctx.session.get(DialogState, ctx.caregiver.id)
             if state is not None and not state.data.get("paused"):

@@ -1,21 +1,24 @@
-"""Periodic housekeeping on APScheduler's asyncio scheduler.
-
-Time-based work for caregivers (check-ins, reminders, deliveries) will be rows with a due time,
-claimed by a tick here; today the tick prunes old processed-update ids.
+"""Periodic work on APScheduler's asyncio scheduler: the tick that delivers due scheduled rows
+(check-ins and every other message the bot sends by itself) and pruning old update ids.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core import BotCore
+from bot.scheduling import deliver_due, worker_name
+from bot.transport.sender import Sender
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 5
 
 
-def make_scheduler(core: BotCore) -> AsyncIOScheduler:
+def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOScheduler:
+    """The scheduler of one process; with a `sender`, it also delivers due scheduled messages."""
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def prune() -> None:
@@ -24,4 +27,23 @@ def make_scheduler(core: BotCore) -> AsyncIOScheduler:
             log.info("pruned %d processed update ids", removed)
 
     scheduler.add_job(prune, "interval", hours=1, id="prune_processed_updates", coalesce=True)
+    if sender is not None:
+        worker = worker_name()
+
+        async def tick() -> None:
+            report = await deliver_due(core, sender, worker)
+            if report.claimed:
+                log.info("scheduled messages: %s", report)
+
+        # One tick at a time per process (max_instances); the first right at start, so what fell
+        # due while the bot was down goes out at once.
+        scheduler.add_job(
+            tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="deliver_due",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
     return scheduler

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.clock import FakeClock
 from bot.core import BotCore
 from bot.db.models import Answer, Caregiver, DialogRun, DialogState, Result
+from bot.transport.terminal import plain
 from tests.conversation import CoreUser
 
 
@@ -55,7 +56,9 @@ async def test_results_show_dates_in_dutch_and_the_direction_of_change(
     await complete_selfcheck(user, "Ja, vaak")
     assert "ongeveer gelijk gebleven" in user.last_text
     await user.says("/resultaten")
-    lines = user.last_text.splitlines()
+    chart, listing = user.last.messages  # the picture first (see tests/test_checkin.py), then text
+    assert chart.image is not None
+    lines = plain(listing.text).splitlines()
     assert lines[1].startswith("23 november 2026: licht")
     assert lines[2].startswith("2 januari 2027: ") and lines[2].endswith("↑ zwaarder")
     assert lines[3].startswith("1 februari 2027: ") and lines[3].endswith("→ gelijk")

@@ -12,7 +12,9 @@ from bot.core import Context, MenuEntry, Registry
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.features.checkin_models import CheckinAnswer, CheckinSchedule
 from bot.i18n import SUPPORTED_LOCALES
+from bot.scheduling import ScheduledMessage
 
 LANGUAGE_KEYS = {"nl": "language_nl", "en": "language_en"}
 
@@ -82,9 +84,11 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
 
 
 async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result and open dialog of this caregiver (consent withdrawn)."""
+    """Remove every answer, result, open dialog, check-in and schedule of this caregiver
+    (consent withdrawn): what the bot would still send by itself goes too."""
     cid = ctx.caregiver.id
-    for table in (DialogState, Result, Answer, DialogRun):
+    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule)
+    for table in (*tables, ScheduledMessage):
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
 
 

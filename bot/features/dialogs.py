@@ -177,7 +177,11 @@ async def questionnaire_result(
         crisis = [c.id for c in ctx.content.crisis_contacts() if c.id not in band.contacts]
         lines += ["", texts.get("result_urgent"), *texts.contact_lines(crisis)]
     lines += ["", f"<i>{texts.get('result_disclaimer')}</i>"]
-    return [OutMessage("\n".join(lines), rows(Button(texts.get("button_menu"), "m:menu")))]
+    buttons = [Button(texts.get("button_menu"), "m:menu")]
+    if previous is None and "checkin" in ctx.core.registry.commands:
+        # After the first self-check: offer to ask again regularly (the check-ins feature).
+        buttons.insert(0, Button(texts.get("checkin_offer_button"), "m:checkin"))
+    return [OutMessage("\n".join(lines), rows(*buttons))]
 
 
 def results_text(texts: Texts, results: list[Result], dialogs: dict[str, Dialog]) -> str:
