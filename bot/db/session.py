@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,6 +47,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer. Left to itself, a waiting transaction polls in SQLite's busy
+        # handler with growing sleeps (measured: p99 over 2 s at 100 caregivers); queueing the
+        # transactions of this process here hands the lock over at once, in order.
+        self._sqlite_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -53,7 +58,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session, session.begin():
+        if self._sqlite_lock is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_lock, self.sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
