@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, Integer, String, select, update
+from sqlalchemy import ForeignKey, Index, Integer, Select, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -187,6 +187,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def due_ids(now: datetime, limit: int) -> Select[tuple[int]]:
+    """The ids of the earliest due pending rows, locked (PostgreSQL) and skipping locked ones."""
+    return (
+        select(ScheduledMessage.id)
+        .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
+        .order_by(ScheduledMessage.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 async def claim_due(
     session: AsyncSession,
     now: datetime,
@@ -210,15 +221,8 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    due = (
-        select(ScheduledMessage.id)
-        .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
-        .order_by(ScheduledMessage.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     claimed: list[ScheduledMessage] = []
-    for ids in (stale, due):
+    for ids in (stale, due_ids(now, limit)):
         if len(claimed) >= limit:
             break
         result = await session.scalars(
@@ -323,12 +327,16 @@ async def deliver_due(core: BotCore, sender: Sender, worker: str, limit: int = B
         *(sender.send(chat_id, message, bulk=True) for _, chat_id, message in outgoing)
     )
     finished = core.clock.now()
+    # One UPDATE per distinct outcome, not per row: a tick of thousands stays a few statements.
+    by_outcome: dict[tuple[str, str | None], list[int]] = {}
+    for (row_id, _, _), outcome in zip(outgoing, outcomes, strict=True):
+        by_outcome.setdefault((outcome.status, outcome.error), []).append(row_id)
+        setattr(report, outcome.status, getattr(report, outcome.status) + 1)
     async with core.db.transaction() as session:
-        for (row_id, _, _), outcome in zip(outgoing, outcomes, strict=True):
+        for (status, error), ids in by_outcome.items():
             await session.execute(
                 update(ScheduledMessage)
-                .where(ScheduledMessage.id == row_id, ScheduledMessage.claimed_by == worker)
-                .values(status=outcome.status, finished_at=finished, error=outcome.error)
+                .where(ScheduledMessage.id.in_(ids), ScheduledMessage.claimed_by == worker)
+                .values(status=status, finished_at=finished, error=error)
             )
-            setattr(report, outcome.status, getattr(report, outcome.status) + 1)
     return report
