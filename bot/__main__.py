@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | serve | chat | db upgrade | webhook set`."""
+"""Command line: `python -m bot run | serve | chat | db upgrade | directory | webhook set`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.engine.dialog import DialogError
@@ -104,6 +105,19 @@ async def chat(settings: Settings) -> None:
         await core.db.dispose()
 
 
+async def directory(settings: Settings, action: str, path: Path | None) -> int:
+    from bot.db.session import Database
+    from bot.features.steunpunt_directory import directory_command
+    from bot.runtime import prepare_database
+
+    await prepare_database(settings)
+    db = Database(settings.database_url)
+    try:
+        return await directory_command(db, action, path)
+    finally:
+        await db.dispose()
+
+
 async def webhook(settings: Settings, action: str) -> None:
     from telegram import Bot
 
@@ -142,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("chat", help="the dialogs in this terminal, without Telegram")
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
+    steunpunten = sub.add_parser("directory", help="steunpunt directory: import or export a file")
+    steunpunten.add_argument("action", choices=["import", "export"])
+    steunpunten.add_argument("file", nargs="?", type=Path, help="YAML or CSV (export: or stdout)")
     hook = sub.add_parser("webhook", help="register the webhook with Telegram (run once)")
     hook.add_argument("action", choices=["set", "delete", "info"])
     args = parser.parse_args(argv)
@@ -161,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("database schema is up to date")
             else:
                 print(asyncio.run(migrate.current_revision(settings.database_url)) or "empty")
+        elif args.mode == "directory":
+            settings = _settings(require_token=False)
+            logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+            return asyncio.run(directory(settings, args.action, args.file))
         elif args.mode == "webhook":
             settings = _settings(require_token=True, require_webhook=args.action == "set")
             _logging(settings.log_level)

@@ -12,6 +12,7 @@ from bot.db import migrate
 from bot.db.session import Database
 from bot.engine.dialog import DIALOGS_DIR, load_yaml
 from bot.features import load
+from bot.features.steunpunt_directory import import_example_if_empty
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,16 @@ class NotMigrated(Exception):
 
 
 async def prepare_database(settings: Settings) -> None:
-    """SQLite (one process, a newcomer's default) is migrated here; PostgreSQL must be already."""
+    """SQLite (one process, a newcomer's default) is migrated here, and an empty steunpunt
+    directory gets the example region; PostgreSQL must be migrated already."""
     if settings.is_sqlite:
         await migrate.upgrade_async(settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            if await import_example_if_empty(db):
+                log.info("empty steunpunt directory: imported the example region")
+        finally:
+            await db.dispose()
     elif not await migrate.is_up_to_date(settings.database_url):
         raise NotMigrated(
             "DATABASE_URL: the database schema is not up to date; run: python -m bot db upgrade"

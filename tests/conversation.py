@@ -111,14 +111,14 @@ class TelegramUser:
 
     def _keyboard_message(self) -> dict[str, Any]:
         for message in reversed(self.messages()):
-            if message.get("reply_markup"):
+            if (message.get("reply_markup") or {}).get("inline_keyboard"):
                 return message
         raise AssertionError("the bot has shown no buttons")
 
     async def taps(self, label: str) -> None:
         message = self._keyboard_message()
         rows = message["reply_markup"]["inline_keyboard"]
-        buttons = [Button(b["text"], b["callback_data"]) for row in rows for b in row]
+        buttons = [Button(b["text"], b.get("callback_data", "")) for row in rows for b in row]
         button = find_button(buttons, label)
         update_id = self.fake.user_presses(self.user_id, message["message_id"], button.data)
         await self._await(update_id)

@@ -153,8 +153,7 @@ async def test_a_rising_trend_offers_the_self_check_and_people_never_just_thanks
     assert "Vorige keer (1 december 2026) gaf je een 3. Het is nu zwaarder." in text
     assert "flink zwaarder geworden" in text and "respijtzorg" in text
     offered = [plain(b.label) for row in reply.buttons for b in row]
-    # The steunpunt finder is not in this bot (yet): never a button to what does not exist.
-    assert offered == ["Zelftest doen", "Iemand spreken"]
+    assert offered == ["Zelftest doen", "Steunpunt zoeken", "Iemand spreken"]
 
 
 async def test_a_high_answer_offers_the_steunpunt_when_that_command_exists(

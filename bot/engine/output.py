@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 class Button:
     label: str
     data: str
+    url: str = ""  # a link button: opens `url` instead of sending `data`
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class OutMessage:
     # Preview-safe: when True the first line must not reveal scores or worries (lock screens).
     image: bytes | None = None
     document: tuple[str, bytes] | None = None
+    # A keyboard under the input field with one button that shares the user's location (this
+    # label); `remove_keyboard` takes it away again. Only on messages without `buttons`.
+    location_button: str = ""
+    remove_keyboard: bool = False
 
 
 @dataclass

@@ -6,13 +6,14 @@ Onboarding keeps no extra state: what is still to ask follows from the caregiver
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from bot.core import Context, MenuEntry, Registry
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin_models import CheckinAnswer, CheckinSchedule
+from bot.features.steunpunt_models import CaregiverSteunpunt
 from bot.i18n import SUPPORTED_LOCALES
 from bot.scheduling import ScheduledMessage
 
@@ -90,6 +91,12 @@ async def forget_answers(ctx: Context) -> None:
     tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule)
     for table in (*tables, ScheduledMessage):
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
+    # The saved steunpunt was asked for explicitly and needs no consent; the postcode does.
+    await ctx.session.execute(
+        update(CaregiverSteunpunt)
+        .where(CaregiverSteunpunt.caregiver_id == cid)
+        .values(postcode=None, flow={})
+    )
 
 
 async def on_option(ctx: Context, event: Event) -> Reply:

@@ -14,7 +14,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -24,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Status = Literal["sent", "blocked", "failed"]
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 @dataclass(frozen=True)
@@ -74,12 +84,20 @@ class RateLimiter:
             await asyncio.sleep(wait)
 
 
-def markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+def markup(message: OutMessage) -> ReplyMarkup | None:
     if not message.buttons:
-        return None
+        if message.location_button:
+            button = KeyboardButton(message.location_button, request_location=True)
+            return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        return ReplyKeyboardRemove() if message.remove_keyboard else None
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.data)
+                for b in row
+            ]
             for row in message.buttons
         ]
     )

@@ -48,10 +48,16 @@ class TerminalChat:
             self.out.write(f"({plain(reply.toast)})\n")
         for message in reply.messages:
             self.out.write("\n" + plain(message.text) + "\n")
+            if message.location_button:
+                texts = self.core.texts_for(self.language_code)
+                self.out.write(plain(texts.get("chat_location_unavailable")) + "\n")
             if message.buttons:
-                self.buttons = [b for row in message.buttons for b in row]
+                shown = [b for row in message.buttons for b in row]
+                self.buttons = [b for b in shown if not b.url]
                 for number, button in enumerate(self.buttons, start=1):
                     self.out.write(f"  [{number}] {plain(button.label)}\n")
+                for link in (b for b in shown if b.url):
+                    self.out.write(f"  {plain(link.label)}: {link.url}\n")
         self.out.flush()
 
     async def say(self, line: str) -> Reply | None:

@@ -1,0 +1,300 @@
+"""A caregiver finds, compares and saves their steunpunt: on the core (fast) and end to end through
+PTB with a shared location. Every test runs on SQLite and PostgreSQL with the example directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.core import BotCore
+from bot.db.models import Caregiver
+from bot.db.session import Database
+from bot.features.steunpunt_directory import import_example_if_empty
+from bot.features.steunpunt_models import CaregiverSteunpunt
+from bot.runtime import build_core
+from bot.transport.terminal import plain
+from tests.conftest import settings_for
+from tests.conversation import CoreUser, TelegramUser, find_button
+from tests.fakebotapi import FakeBotAPI
+from tests.harness import BotHarness
+
+DEN_BOSCH = "Steunpunt Mantelzorg Den Bosch (voorbeeld)"
+VUGHT_BOXTEL = "Mantelzorgpunt Vught en Boxtel (voorbeeld)"
+
+
+@pytest.fixture
+async def directory(database_url: str) -> None:
+    db = Database(database_url)
+    assert await import_example_if_empty(db)
+    assert not await import_example_if_empty(db)  # only an empty directory gets the example
+    await db.dispose()
+
+
+async def onboarded(core: BotCore, consent: bool = True, user_id: int = 1000) -> CoreUser:
+    user = CoreUser(core, user_id)
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Ja, dat mag" if consent else "Nee")
+    return user
+
+
+async def saved(core: BotCore, user_id: int = 1000) -> CaregiverSteunpunt | None:
+    async with core.db.transaction() as session:
+        return await session.scalar(
+            select(CaregiverSteunpunt)
+            .join(Caregiver, Caregiver.id == CaregiverSteunpunt.caregiver_id)
+            .where(Caregiver.telegram_user_id == user_id)
+        )
+
+
+async def taps_on_card(user: CoreUser, label: str) -> None:
+    """Press a button on any message of the last reply (cards come before the next question)."""
+    buttons = [b for m in user.last.messages for row in m.buttons for b in row]
+    await user.presses_data(find_button(buttons, label).data)
+
+
+def card_texts(user: CoreUser) -> list[str]:
+    return [plain(m.text) for m in user.last.messages if "(voorbeeldgegevens)" in m.text]
+
+
+@pytest.mark.usefixtures("directory")
+async def test_a_postcode_finds_the_steunpunt_and_saving_keeps_it(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.taps("Mijn steunpunt")
+    ask = user.last_message
+    assert "postcode" in plain(ask.text) and ask.location_button == "📍 Deel mijn locatie"
+
+    await user.says("5211 ab")
+    first, card, question = user.last.messages
+    assert plain(first.text) == "Het steunpunt voor 's-Hertogenbosch:" and first.remove_keyboard
+    text = plain(card.text)
+    assert text.startswith(DEN_BOSCH) and "(voorbeeldgegevens)" in text
+    assert "Telefoon: +31 73 000 0000" in text and "mantelzorgconsulent" in text
+    assert "E-mail: mantelzorg-denbosch@example.org" in text and "Open: ma t/m vr" in text
+    website = card.buttons[0][0]
+    assert website.url == "https://example.org/steunpunt-den-bosch"
+    assert plain(question.text) == "Woont degene voor wie je zorgt in een andere gemeente?"
+
+    await taps_on_card(user, "Bewaar als mijn steunpunt")
+    assert user.last.toast == "Bewaard"
+    row = await saved(core)
+    assert row is not None
+    assert (row.steunpunt_key, row.municipality_code, row.postcode) == (
+        "voorbeeld-den-bosch", "GM0796", "5211",
+    )  # fmt: skip
+
+    await user.taps("Nee, in dezelfde gemeente")
+    await user.says("/steunpunt")
+    assert user.last_text.startswith("Dit is jouw steunpunt:")
+    assert DEN_BOSCH in user.last_text
+    assert any("Zoek een ander steunpunt" in plain(b.label) for b in user.buttons)
+
+
+@pytest.mark.usefixtures("directory")
+async def test_without_consent_the_postcode_is_not_kept(core: BotCore) -> None:
+    user = await onboarded(core, consent=False)
+    await user.says("/steunpunt")
+    await user.says("5262")
+    assert card_texts(user)[0].startswith(VUGHT_BOXTEL)
+    await taps_on_card(user, "Bewaar als mijn steunpunt")
+    row = await saved(core)
+    assert row is not None and row.steunpunt_key == "voorbeeld-vught-boxtel"
+    assert row.postcode is None and row.flow.get("own", {}).get("pc4") is None
+    # The steunpunt serves Vught and Boxtel: the postcode alone does not tell which one.
+    assert row.municipality_code is None
+
+
+@pytest.mark.usefixtures("directory")
+async def test_withdrawing_consent_forgets_the_postcode_but_not_the_steunpunt(
+    core: BotCore,
+) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("5241")
+    await taps_on_card(user, "Bewaar als mijn steunpunt")
+    await user.says("/privacy")
+    await user.taps("Toestemming intrekken")
+    await user.taps("Ja")
+    row = await saved(core)
+    assert row is not None and row.postcode is None and row.steunpunt_key == "voorbeeld-den-bosch"
+
+
+@pytest.mark.usefixtures("directory")
+async def test_names_variants_and_typos_find_the_place(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("den BOSCH")
+    assert card_texts(user)[0].startswith(DEN_BOSCH)
+
+    await user.says("/steunpunt")
+    await user.says("Sint Michielsgestel")
+    assert user.last_text.startswith("Het steunpunt voor Sint-Michielsgestel:")
+
+    await user.says("/steunpunt")
+    await user.says("Vlymen")
+    assert plain(user.last_message.text) == "Bedoel je een van deze plaatsen?"
+    labels = [plain(b.label) for b in user.buttons]
+    assert labels == ["Vlijmen (gemeente Heusden, Noord-Brabant)", "Nee, ik typ het opnieuw"]
+    await user.taps("Vlijmen")
+    assert user.last.pressed_label == "Heusden"
+    assert user.last_text.startswith("Het steunpunt voor Heusden:")
+
+
+@pytest.mark.usefixtures("directory")
+async def test_mistyped_twice_then_retyped(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Boxtl")
+    await user.taps("Nee, ik typ het opnieuw")
+    assert user.last_text == "Typ je postcode of woonplaats nog een keer."
+    await user.says("5281")
+    assert card_texts(user)[0].startswith(VUGHT_BOXTEL)
+
+
+@pytest.mark.usefixtures("directory")
+async def test_caregiver_and_cared_for_in_different_municipalities_see_both(
+    core: BotCore,
+) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Rosmalen")
+    await user.taps("Ja, in een andere gemeente")
+    assert user.last_text.startswith("Waar woont degene voor wie je zorgt?")
+    await user.says("Boxtel")
+    texts = [plain(m.text) for m in user.last.messages]
+    assert "regel je in de gemeente van degene voor wie je zorgt: Boxtel" in texts[0]
+    assert texts[1] == "Jouw gemeente:"
+    assert texts[2].startswith(DEN_BOSCH)
+    assert texts[3] == "Gemeente van degene voor wie je zorgt (Boxtel):"
+    assert texts[4].startswith(VUGHT_BOXTEL)
+    # Either can be saved as "mijn steunpunt"; the caregiver's own municipality stays theirs.
+    cared_card = user.last.messages[4]
+    await user.presses_data(find_button(list(cared_card.buttons[1]), "Bewaar").data)
+    row = await saved(core)
+    assert row is not None and row.steunpunt_key == "voorbeeld-vught-boxtel"
+    assert row.municipality_code == "GM0796"
+    await user.presses_data("sp:other:yes")  # the question was answered already
+    assert user.last.toast is not None
+
+
+@pytest.mark.usefixtures("directory")
+async def test_cared_for_in_the_same_municipality(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Vught")
+    await user.taps("Ja, in een andere gemeente")
+    await user.says("Helvoirt")
+    assert user.last_text.startswith("Dat is dezelfde gemeente als jij.")
+
+
+@pytest.mark.usefixtures("directory")
+async def test_no_match_is_said_honestly_with_the_configured_fallbacks(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Heesch")  # Bernheze: a real municipality with no steunpunt in the example
+    text = user.last_text
+    assert "Voor Bernheze heb ik nog geen steunpunt in mijn lijst." in text
+    assert "Het steunpunt mantelzorg in je gemeente" in text and "Je huisarts" in text
+    assert "/hulp" in text
+    assert user.last.messages[0].remove_keyboard
+
+    await user.says("/steunpunt")
+    await user.says("Timboektoe")
+    assert user.last_text.startswith("Ik kan Timboektoe niet vinden.")
+    await user.says("9999")
+    assert user.last_text.startswith("Ik kan 9999 niet vinden.")
+    await user.taps("Stop met zoeken")
+    assert user.last_text.startswith("Goed, ik ben gestopt met zoeken.")
+    await user.says("5211")  # no longer searching: the bot does not take this for a postcode
+    assert "(voorbeeldgegevens)" not in user.last_text
+
+
+@pytest.mark.usefixtures("directory")
+async def test_the_search_survives_a_restart_and_expires_after_an_hour(
+    core: BotCore, database_url: str, clock: FakeClock
+) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    restarted = build_core(settings_for(database_url), clock)
+    try:
+        again = CoreUser(restarted, user.user_id)
+        await again.says("Drunen")
+        assert again.last_text.startswith("Het steunpunt voor Heusden:")
+        await again.says("/steunpunt")
+        clock.advance(timedelta(hours=2))
+        await again.says("Drunen")
+        assert "(voorbeeldgegevens)" not in again.last_text
+    finally:
+        await restarted.db.dispose()
+
+
+@pytest.mark.usefixtures("directory")
+async def test_old_buttons_are_answered_as_stale(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Vught")
+    await user.taps("Nee, in dezelfde gemeente")
+    await user.presses_data("sp:other:yes")
+    assert user.last.toast is not None
+    await user.presses_data("sp:pick:own:GM0796")
+    assert user.last.toast is not None
+    await user.presses_data("sp:save:bestaat-niet")
+    assert user.last.toast is not None
+
+
+# --- end to end through PTB ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def harness(
+    fake: FakeBotAPI, database_url: str, clock: FakeClock, directory: None
+) -> AsyncIterator[BotHarness]:
+    bot = BotHarness(fake, database_url, clock)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+async def test_a_shared_location_finds_the_nearest_steunpunt_through_telegram(
+    fake: FakeBotAPI, harness: BotHarness
+) -> None:
+    user = TelegramUser(fake, harness, 4242)
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Ja, dat mag")
+    await user.says("/steunpunt")
+    ask = user.messages()[-1]
+    keyboard = ask["reply_markup"]["keyboard"]
+    assert keyboard == [[{"text": "📍 Deel mijn locatie", "request_location": True}]]
+    user.new_messages()
+
+    # Vught station: the Vught/Boxtel steunpunt is the nearest.
+    await harness.processed(fake.user_shares_location(4242, 51.6537, 5.2936))
+    heading, card, question = user.new_messages()
+    assert heading["text"].startswith("Dit steunpunt is het dichtst bij je (ongeveer 1 km).")
+    assert heading["reply_markup"] == {"remove_keyboard": True}
+    assert card["text"].startswith(VUGHT_BOXTEL) and "(voorbeeldgegevens)" in card["text"]
+    buttons = [b for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[0] == {
+        "text": "🌐 Open de website",
+        "url": "https://example.org/mantelzorgpunt-vught-boxtel",
+    }
+    assert question["text"] == "Woont degene voor wie je zorgt in een andere gemeente?"
+
+    await user.presses(card["message_id"], buttons[1]["callback_data"])
+    assert fake.calls_to("answerCallbackQuery")[-1].params.get("text") == "Bewaard"
+    assert user.last_text.startswith("Bewaard als jouw steunpunt.")
+    assert harness.core is not None
+    row = await saved(harness.core, 4242)
+    assert row is not None and row.steunpunt_key == "voorbeeld-vught-boxtel"

@@ -1,0 +1,370 @@
+"""The steunpunt directory: parsing what caregivers type, import validation with every kind of
+problem, import/export round trip, postcode table, and the lookups (postcode, name, location).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from bot.db.session import Database
+from bot.features.steunpunt_directory import (
+    EXAMPLE_DIRECTORY,
+    ImportRejected,
+    directory_command,
+    directory_yaml,
+    export_directory,
+    find_by_location,
+    find_by_municipality,
+    find_by_postcode,
+    format_phone,
+    haversine_km,
+    import_file,
+    nearest_steunpunten,
+    normalise_name,
+    parse_phone,
+    parse_postcode,
+    parse_query,
+    places_named,
+    ranges_of,
+    suggest_places,
+)
+from bot.features.steunpunt_models import Steunpunt
+
+HAAGLANDEN = """\
+municipalities:
+  - code: GM0518
+    name: "'s-Gravenhage"
+    province: Zuid-Holland
+    variants: [Den Haag, "'s Gravenhage"]
+    places: [Scheveningen, Loosduinen]
+  - code: "0603"
+    name: Rijswijk
+    province: Zuid-Holland
+steunpunten:
+  - key: test-den-haag
+    name: Steunpunt Test Den Haag
+    organisation: Testorganisatie
+    services: [informatie, consulent]
+    phone: "070 000 0000"
+    email: test@example.org
+    website: https://example.org/den-haag
+    latitude: 52.0705
+    longitude: 4.3007
+    municipalities: [GM0518]
+    postcodes: [2491-2599]
+  - key: test-rijswijk
+    name: Steunpunt Test Rijswijk
+    organisation: Testorganisatie
+    services: [informatie]
+    latitude: 52.0363
+    longitude: 4.3250
+    municipalities: [GM0603]
+"""
+
+
+async def load(db: Database, text: str, file: str = "dir.yaml") -> str:
+    async with db.transaction() as session:
+        return await import_file(session, file, text)
+
+
+async def rejected(db: Database, text: str, file: str = "dir.yaml") -> list[str]:
+    with pytest.raises(ImportRejected) as info:
+        await load(db, text, file)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.fixture
+async def db(database_url: str) -> Database:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["1234AB", "1234 ab", "1234", " 1234  AB ", "1234ab"])
+def test_postcodes_are_read_in_every_usual_form(typed: str) -> None:
+    assert parse_postcode(typed) == "1234"
+
+
+@pytest.mark.parametrize("typed", ["0123AB", "123", "12345", "1234 A", "1234 ABC", "AB1234", ""])
+def test_what_is_no_postcode_is_not_taken_for_one(typed: str) -> None:
+    assert parse_postcode(typed) is None
+
+
+@given(
+    st.integers(1000, 9999),
+    st.sampled_from(["", " ", "  "]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=2)
+    | st.just(""),
+)
+def test_any_valid_postcode_gives_its_four_digits(digits: int, gap: str, letters: str) -> None:
+    assert parse_postcode(f"{digits}{gap if letters else ''}{letters}") == str(digits)
+
+
+@given(st.text(max_size=40))
+def test_the_parser_never_fails_and_a_query_is_a_postcode_or_a_clean_name(text: str) -> None:
+    query = parse_query(text)
+    if query.postcode is not None:
+        assert re.fullmatch(r"[1-9]\d{3}", query.postcode)
+    else:
+        assert query.name == normalise_name(query.name)  # normalising is idempotent
+        assert query.name == query.name.strip() and "  " not in query.name
+
+
+@given(st.text(st.characters(max_codepoint=0xFF, categories=["L", "Zs", "Pd", "Po"]), max_size=30))
+def test_names_match_whatever_the_case(name: str) -> None:
+    # Latin letters as Dutch and Frisian place names use them (é, ë, â, ú...).
+    assert normalise_name(name.upper()) == normalise_name(name.lower()) == normalise_name(name)
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("'s-Hertogenbosch", "s hertogenbosch"),
+        ("’s Hertogenbosch", "s hertogenbosch"),
+        ("S-HERTOGENBOSCH", "s hertogenbosch"),
+        ("Den  Bosch ", "den bosch"),
+        ("Gemeente Den Haag", "den haag"),
+        ("Sint-Michielsgestel", "sint michielsgestel"),
+        ("Nuenen, Gerwen en Nederwetten", "nuenen gerwen en nederwetten"),
+        ("Súdwest-Fryslân", "sudwest fryslan"),
+    ],
+)
+def test_place_names_ignore_case_accents_and_punctuation(typed: str, key: str) -> None:
+    assert normalise_name(typed) == key
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "shown"),
+    [
+        ("073-0000000", "+31730000000", "+31 73 000 0000"),
+        ("(0413) 00 00 00", "+31413000000", "+31 413 00 0000"),
+        ("06 1234 5678", "+31612345678", "+31 6 1234 5678"),
+        ("+31 20 000 0000", "+31200000000", "+31 20 000 0000"),
+        ("0031 70 000 0000", "+31700000000", "+31 70 000 0000"),
+        ("0800-0113", "08000113", "08000113"),
+    ],
+)
+def test_phone_numbers_are_stored_and_shown_in_a_tappable_form(
+    typed: str, stored: str, shown: str
+) -> None:
+    assert parse_phone(typed) == stored
+    assert format_phone(stored) == shown
+
+
+@pytest.mark.parametrize("typed", ["12345", "073-000000", "+32 2 000 0000", "bel ons"])
+def test_malformed_phone_numbers_are_refused(typed: str) -> None:
+    assert parse_phone(typed) is None
+
+
+def test_distances_follow_the_earth() -> None:
+    # Den Bosch station to Vught centre is about 4 km; a degree of latitude about 111 km.
+    assert 3.5 < haversine_km(51.6906, 5.2937, 51.6538, 5.2906) < 4.5
+    assert 110 < haversine_km(51.0, 5.0, 52.0, 5.0) < 112
+
+
+def test_ranges_are_merged_back_for_export() -> None:
+    assert ranges_of([5213, 5211, 5212, 5300, 5302, 5301, 6000]) == [
+        "5211-5213",
+        "5300-5302",
+        "6000",
+    ]
+
+
+# --- import validation ---------------------------------------------------------------------
+
+
+async def test_the_example_directory_is_valid_and_marked_as_example(db: Database) -> None:
+    summary = await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), EXAMPLE_DIRECTORY.name)
+    assert summary == "4 steunpunten, 6 municipalities imported"
+    async with db.transaction() as session:
+        steunpunten = (await session.scalars(select(Steunpunt))).all()
+    assert steunpunten and all(s.example for s in steunpunten)
+    for s in steunpunten:
+        assert s.email is None or s.email.endswith("@example.org")
+        assert s.website is None or s.website.startswith("https://example.org/")
+        assert s.phone in (None, "+31730000000")  # 073-0000000: obviously not a real number
+
+
+async def test_every_kind_of_problem_is_reported_with_file_line_and_field(db: Database) -> None:
+    text = """\
+municipalities:
+  - code: GM0518
+    name: Den Haag
+    province: Zuid-Holland
+  - code: GM0518
+    name: Dubbel
+    province: Zuid-Holland
+  - code: XX12
+    province: Zuid-Holland
+steunpunten:
+  - key: goed
+    name: Goed
+    organisation: Org
+    municipalities: [GM0518]
+  - key: goed
+    name: Dubbel
+    organisation: Org
+    municipalities: [GM0518]
+  - key: fout
+    name: Fout
+    organisation: Org
+    services: [massage]
+    phone: "12345"
+    email: geen-adres
+    website: example.org/zonder-schema
+    latitude: 4.3
+    longitude: 52.0
+    municipalities: [GM9999]
+    postcodes: [2599-2491]
+"""
+    problems = await rejected(db, text)
+    assert problems == [
+        "dir.yaml:8: code: not a CBS municipality code (GM and 4 digits): 'XX12'",
+        "dir.yaml:8: name: missing",
+        "dir.yaml:5: code: duplicate municipality 'GM0518' (also on line 2)",
+        "dir.yaml:19: services: unknown service 'massage' (known: informatie, consulent, "
+        "respijt, lotgenoten, cursussen, waardering, makelaar, jong)",
+        "dir.yaml:19: municipalities: unknown municipality 'GM9999'",
+        "dir.yaml:19: postcodes: bad postcode range ['2599-2491'] (e.g. 5211-5249)",
+        "dir.yaml:19: phone: not a Dutch phone number: '12345'",
+        "dir.yaml:19: email: not an e-mail address: 'geen-adres'",
+        "dir.yaml:19: website: not a http(s) URL: 'example.org/zonder-schema'",
+        "dir.yaml:19: latitude/longitude: (4.3, 52.0) is not in the Netherlands",
+        "dir.yaml:15: key: duplicate steunpunt 'goed' (also on line 11)",
+    ]
+
+
+async def test_missing_fields_and_bad_keys_are_named(db: Database) -> None:
+    text = """\
+municipalities:
+  - {code: GM0518, name: Den Haag, province: Zuid-Holland}
+steunpunten:
+  - key: "Met Spaties"
+    organisation: Org
+  - key: x
+    name: Zonder gemeente
+    organisation: Org
+    postcodes: "25xx"
+"""
+    assert await rejected(db, text) == [
+        "dir.yaml:4: key: use 1-40 of a-z, 0-9, - and _: 'Met Spaties'",
+        "dir.yaml:4: name: missing",
+        "dir.yaml:4: municipalities: missing: which municipalities does it serve?",
+        "dir.yaml:6: municipalities: missing: which municipalities does it serve?",
+        "dir.yaml:6: postcodes: bad postcode range '25xx' (e.g. 5211-5249)",
+    ]
+
+
+async def test_a_broken_file_changes_nothing(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    broken = HAAGLANDEN.replace("test@example.org", "test-at-example")
+    assert await rejected(db, broken) == [
+        "dir.yaml:11: email: not an e-mail address: 'test-at-example'"
+    ]
+    assert await rejected(db, "steunpunten: [\n", "kapot.yaml") == [
+        "kapot.yaml:2: <yaml>: not valid YAML"
+    ]
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Steunpunt)) == 2
+        found = await find_by_postcode(session, 2511)
+    assert [s.key for s in found.steunpunten] == ["test-den-haag"]
+
+
+async def test_a_good_file_replaces_the_directory(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    async with db.transaction() as session:
+        keys = set((await session.scalars(select(Steunpunt.key))).all())
+        assert await places_named(session, "den haag") == []
+    assert keys == {"voorbeeld-den-bosch", "voorbeeld-vught-boxtel", "voorbeeld-gestel",
+                    "voorbeeld-heusden"}  # fmt: skip
+
+
+async def test_export_and_import_again_give_the_same_directory(
+    db: Database, tmp_path: Path
+) -> None:
+    await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    async with db.transaction() as session:
+        first = await export_directory(session)
+    await load(db, directory_yaml(first))
+    async with db.transaction() as session:
+        assert await export_directory(session) == first
+    # CSV holds the steunpunten; the municipalities stay as they are.
+    out = tmp_path / "steunpunten.csv"
+    assert await directory_command(db, "export", out) == 0
+    assert await directory_command(db, "import", out) == 0
+    async with db.transaction() as session:
+        assert await export_directory(session) == first
+
+
+async def test_csv_problems_name_the_row_line(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    text = (
+        "key,name,organisation,municipalities,postcodes,email\n"
+        "a,A,Org,GM0518,2500-2510,a@example.org\n"
+        "b,B,Org,GM0796,2511,b@example.org\n"
+        "c,C,Org,GM0518,25-26,c@@example.org\n"
+    )
+    assert await rejected(db, text, "steunpunten.csv") == [
+        "steunpunten.csv:3: municipalities: unknown municipality 'GM0796'",
+        "steunpunten.csv:4: postcodes: bad postcode range '25-26' (e.g. 5211-5249)",
+        "steunpunten.csv:4: email: not an e-mail address: 'c@@example.org'",
+    ]
+
+
+async def test_the_official_postcode_table_is_validated_and_used(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    bad = "postcode,municipality_code\n2280,GM0603\n2280,GM0603\n22AB,GM0603\n2281,GM0796\n"
+    assert await rejected(db, bad, "pc4.csv") == [
+        "pc4.csv:3: postcode: duplicate postcode 2280 (also on line 2)",
+        "pc4.csv:4: postcode: not a 4-digit postcode: '22AB'",
+        "pc4.csv:5: municipality_code: unknown municipality 'GM0796'",
+    ]
+    async with db.transaction() as session:
+        assert (await find_by_postcode(session, 2280)).steunpunten == ()
+    assert await load(db, "postcode,municipality_code\n2280,0603\n2281,GM0603\n", "pc4.csv") == (
+        "2 postcodes imported"
+    )
+    async with db.transaction() as session:
+        found = await find_by_postcode(session, 2280)
+    assert found.place is not None and found.place.name == "Rijswijk"
+    assert [s.key for s in found.steunpunten] == ["test-rijswijk"]
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+async def test_names_and_their_variants_find_the_municipality(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    async with db.transaction() as session:
+        for typed in ("Den Haag", "'s-Gravenhage", "s gravenhage", "SCHEVENINGEN"):
+            places = await places_named(session, normalise_name(typed))
+            assert [p.code for p in places] == ["GM0518"], typed
+        suggestions = await suggest_places(session, normalise_name("Scheveningn"))
+        assert [(name, p.name) for name, p in suggestions] == [("Scheveningen", "'s-Gravenhage")]
+        assert await suggest_places(session, normalise_name("Amsterdam")) == []
+        found = await find_by_municipality(session, "GM0603")
+    assert [s.name for s in found.steunpunten] == ["Steunpunt Test Rijswijk"]
+
+
+async def test_the_nearest_steunpunt_is_found_by_location(db: Database) -> None:
+    await load(db, HAAGLANDEN)
+    async with db.transaction() as session:
+        # Rijswijk station; the Den Haag steunpunt is a few km further.
+        near_rijswijk = await find_by_location(session, 52.0395, 4.3190)
+        # From Groningen (about 200 km away) the box grows until it finds one.
+        far = await nearest_steunpunten(session, 53.2194, 6.5665, limit=2)
+    assert [s.key for s in near_rijswijk.steunpunten] == ["test-rijswijk"]
+    assert near_rijswijk.place is not None and near_rijswijk.place.name == "Rijswijk"
+    assert near_rijswijk.distance_km is not None and near_rijswijk.distance_km < 1
+    assert [s.key for _, s in far] == ["test-den-haag", "test-rijswijk"]
+    assert 150 < far[0][0] < 250
