@@ -4,6 +4,7 @@ PTB with a shared location. Every test runs on SQLite and PostgreSQL with the ex
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -14,10 +15,10 @@ from bot.clock import FakeClock
 from bot.core import BotCore
 from bot.db.models import Caregiver
 from bot.db.session import Database
-from bot.features.steunpunt_directory import import_example_if_empty
+from bot.features.steunpunt_directory import import_example_if_empty, import_file
 from bot.features.steunpunt_models import CaregiverSteunpunt
 from bot.runtime import build_core
-from bot.transport.terminal import plain
+from bot.transport.terminal import TerminalChat, plain
 from tests.conftest import settings_for
 from tests.conversation import CoreUser, TelegramUser, find_button
 from tests.fakebotapi import FakeBotAPI
@@ -298,3 +299,37 @@ async def test_a_shared_location_finds_the_nearest_steunpunt_through_telegram(
     assert harness.core is not None
     row = await saved(harness.core, 4242)
     assert row is not None and row.steunpunt_key == "voorbeeld-vught-boxtel"
+
+
+BERGEN_TWICE = """\
+municipalities:
+  - {code: GM0373, name: Bergen (NH), province: Noord-Holland, places: [Bergen]}
+  - {code: GM0893, name: Bergen (L), province: Limburg, places: [Bergen]}
+steunpunten:
+  - {key: noord, name: Steunpunt Noord, organisation: O, municipalities: [GM0373]}
+  - {key: zuid, name: Steunpunt Zuid, organisation: O, municipalities: [GM0893]}
+"""
+
+
+async def test_a_name_of_two_municipalities_asks_which_one(core: BotCore) -> None:
+    async with core.db.transaction() as session:
+        await import_file(session, "bergen.yaml", BERGEN_TWICE)
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("bergen")
+    assert user.last_text == "Die naam komt in meer gemeenten voor. Welke bedoel je?"
+    await user.taps("Limburg")
+    assert user.last_text.startswith("Het steunpunt voor Bergen (L):")
+    assert "Steunpunt Zuid" in user.last_text and "(voorbeeldgegevens)" not in user.last_text
+
+
+@pytest.mark.usefixtures("directory")
+async def test_the_terminal_asks_to_type_instead_of_sharing_a_location(core: BotCore) -> None:
+    out = io.StringIO()
+    chat = TerminalChat(core, out=out)
+    for line in ("/start", "Nederlands", "Ja, dat mag", "/steunpunt", "5262"):
+        await chat.say(line)
+    shown = out.getvalue()
+    assert "Locatie delen kan alleen in Telegram. Typ hier je postcode of woonplaats." in shown
+    assert "🌐 Open de website: https://example.org/mantelzorgpunt-vught-boxtel" in shown
+    assert "[1] ⭐ Bewaar als mijn steunpunt" in shown
