@@ -31,6 +31,15 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long personal data is kept (AVG: no longer than needed)."""
+
+    answers_months: int = 24  # answers and results older than this are removed
+    inactive_months: int = 12  # no contact for this long: ask once whether to keep the data
+    grace_days: int = 30  # no answer to that question within this time: remove everything
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram_bot_token: str | None
     telegram_api_base_url: str
@@ -43,6 +52,7 @@ class Settings:
     send_rate: float
     log_level: str
     flood_limit: int = 30
+    retention: RetentionPolicy = RetentionPolicy()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -171,6 +181,18 @@ def load_settings(
                 f"FLOOD_LIMIT: expected messages per user per minute (>= 5), got {raw_flood!r}"
             )
 
+    retention_values = {}
+    for name, field, lowest in (
+        ("RETENTION_MONTHS", "answers_months", 1),
+        ("INACTIVE_MONTHS", "inactive_months", 1),
+        ("RETENTION_GRACE_DAYS", "grace_days", 7),
+    ):
+        if (raw := get(name)) is not None:
+            if raw.isdigit() and int(raw) >= lowest:
+                retention_values[field] = int(raw)
+            else:
+                problems.append(f"{name}: expected a whole number >= {lowest}, got {raw!r}")
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -189,4 +211,5 @@ def load_settings(
         send_rate=send_rate,
         log_level=log_level,
         flood_limit=flood_limit,
+        retention=RetentionPolicy(**retention_values),
     )

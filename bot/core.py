@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.config import RetentionPolicy
 from bot.content import Content, Texts
 from bot.db.models import Caregiver, DialogState, ProcessedUpdate
 from bot.db.session import Database
@@ -112,12 +113,14 @@ class BotCore:
         registry: Registry,
         clock: Clock,
         privacy_version: int,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.db = db
         self.content = content
         self.registry = registry
         self.clock = clock
         self.privacy_version = privacy_version
+        self.retention = retention or RetentionPolicy()
 
     def texts_for(self, locale: str) -> Texts:
         return Texts(self.content, get_translator(locale))

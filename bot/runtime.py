@@ -52,4 +52,5 @@ def build_core(
         registry=registry,
         clock=clock or SystemClock(),
         privacy_version=privacy_version(directory),
+        retention=settings.retention,
     )

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core import BotCore
+from bot.features import retention
 from bot.scheduling import deliver_due, worker_name
 from bot.transport.sender import Sender
 
@@ -27,6 +28,14 @@ def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOSchedu
             log.info("pruned %d processed update ids", removed)
 
     scheduler.add_job(prune, "interval", hours=1, id="prune_processed_updates", coalesce=True)
+
+    async def keep_no_longer_than_needed() -> None:
+        await retention.sweep(core)
+
+    scheduler.add_job(
+        keep_no_longer_than_needed, "interval", hours=6, id="retention_sweep", coalesce=True,
+        max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    )  # fmt: skip
     if sender is not None:
         worker = worker_name()
 

@@ -63,3 +63,11 @@ def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     dotenv.write_text(f"# comment\nexport TELEGRAM_BOT_TOKEN='{TOKEN}'\nPORT=9000\n")
     settings = load_settings({"PORT": "9100"}, dotenv=dotenv)
     assert settings.telegram_bot_token == TOKEN and settings.port == 9100
+
+
+def test_retention_periods_are_configurable_and_checked() -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "RETENTION_MONTHS": "36", "INACTIVE_MONTHS": "6"}
+    policy = load_settings(env, dotenv=None).retention
+    assert (policy.answers_months, policy.inactive_months, policy.grace_days) == (36, 6, 30)
+    with pytest.raises(SettingsError, match="RETENTION_GRACE_DAYS: expected a whole number >= 7"):
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "RETENTION_GRACE_DAYS": "2"}, dotenv=None)

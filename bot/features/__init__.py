@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.content import Content, load_content
 from bot.core import Registry
 from bot.engine.dialog import DIALOGS_DIR
-from bot.features import checkin, common, dialogs, privacy, steunpunt
+from bot.features import checkin, common, dialogs, privacy, retention, steunpunt
 
 # Dialog end actions the features provide; dialog files are validated against these names.
 ACTIONS = (dialogs.RESULT_ACTION,)
@@ -19,6 +19,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     common.register(registry)
     dialogs.register(registry, dict(content.dialogs))
     privacy.register(registry)
+    retention.register(registry)
     checkin.register(registry, directory)
     steunpunt.register(registry, directory)
     return content, registry

@@ -69,7 +69,10 @@ async def on_help(ctx: Context, event: Event) -> Reply:
 async def on_privacy(ctx: Context, event: Event) -> Reply:
     if ctx.has_consent and ctx.caregiver.consent_at is not None:
         text = ctx.texts.get(
-            "privacy_with_consent", date=ctx.texts.translator.format_date(ctx.caregiver.consent_at)
+            "privacy_with_consent",
+            date=ctx.texts.translator.format_date(ctx.caregiver.consent_at),
+            months=ctx.core.retention.answers_months,
+            inactive=ctx.core.retention.inactive_months,
         )
         button = Button(ctx.texts.get("privacy_withdraw"), "o:privacy:withdraw")
     else:
