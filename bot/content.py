@@ -7,6 +7,7 @@ binds it to a translator, so features ask for `texts.get("menu_title")` instead 
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +33,26 @@ class Contact:
     crisis: bool = False
 
 
+def normalise(text: str) -> str:
+    """Lower case, no accents or punctuation, single spaces: for matching what people type."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    kept = "".join(
+        c if c.isalnum() or c == "'" else " " for c in decomposed if not unicodedata.combining(c)
+    )
+    return " ".join(kept.split())
+
+
 @dataclass(frozen=True)
 class Content:
     messages: Mapping[str, str]
     contacts: Mapping[str, Contact]
     dialogs: Mapping[str, Dialog]
+    # Typed words that signal acute overload or danger (normalised), from contacts.yaml.
+    urgent_phrases: tuple[str, ...] = ()
+
+    def signals_acute_overload(self, text: str) -> bool:
+        typed = f" {normalise(text[:2000])} "
+        return any(f" {phrase} " in typed for phrase in self.urgent_phrases)
 
     def dialog_for_command(self, command: str) -> Dialog | None:
         for dialog in self.dialogs.values():
@@ -123,7 +139,11 @@ def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> 
     """
     if not directory.is_dir():
         raise DialogError(f"{directory}: dialogs folder not found")
-    contacts = _contacts(load_yaml(directory / "contacts.yaml"), "contacts.yaml")
+    contacts_data = load_yaml(directory / "contacts.yaml")
+    contacts = _contacts(contacts_data, "contacts.yaml")
+    phrases = contacts_data.get("urgent_phrases") or []
+    if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+        raise DialogError("contacts.yaml: urgent_phrases: expected a list of texts")
     messages: dict[str, str] = {}
     dialogs: dict[str, Dialog] = {}
     problems: list[str] = []
@@ -161,4 +181,9 @@ def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> 
         problems.append("messages.yaml: file not found")
     if problems:
         raise DialogError("\n".join(problems))
-    return Content(messages=messages, contacts=contacts, dialogs=dialogs)
+    return Content(
+        messages=messages,
+        contacts=contacts,
+        dialogs=dialogs,
+        urgent_phrases=tuple(normalise(p) for p in phrases),
+    )

@@ -21,7 +21,7 @@ from bot.config import RetentionPolicy
 from bot.content import Content, Texts
 from bot.db.models import Caregiver, DialogState, ProcessedUpdate
 from bot.db.session import Database
-from bot.engine.core import Event
+from bot.engine.core import Event, urgent_help_text
 from bot.engine.output import Button, OutMessage, Reply
 from bot.i18n import choose_locale, get_translator
 
@@ -31,6 +31,7 @@ Handler = Callable[["Context", Event], Awaitable[Reply]]
 ActionHandler = Callable[..., Awaitable[list[OutMessage]]]
 ScheduledHandler = Callable[..., Awaitable[OutMessage | None]]
 AwaitingHandler = Callable[["Context", Event], Awaitable[Reply | None]]
+HelpCard = Callable[["Context"], Awaitable[OutMessage | None]]
 
 
 def upsert_insert(session: AsyncSession):
@@ -71,6 +72,9 @@ class Registry:
     # Features waiting for typed input (e.g. a check-in's follow-up), asked in order before an
     # open dialog and the fallback; each returns None when it is not waiting for this caregiver.
     awaiting: list[AwaitingHandler] = field(default_factory=list)
+    # What `/hulp` shows before the general contacts, e.g. the caregiver's own steunpunt:
+    # `async def h(ctx) -> OutMessage | None`.
+    help_cards: list[HelpCard] = field(default_factory=list)
     # Handles a text/other event when no dialog is open; set by the dialogs feature.
     open_dialog_handler: Handler | None = None
     fallback: Handler | None = None
@@ -150,6 +154,16 @@ class BotCore:
         return reply
 
     async def route(self, ctx: Context, event: Event) -> Reply:
+        reply = await self._route(ctx, event)
+        if event.kind == "text" and self.content.signals_acute_overload(event.text):
+            # Words like "ik kan niet meer": humans to contact first, before anything else
+            # (once: a typed crisis answer of a dialog may have brought them already).
+            urgent = OutMessage(urgent_help_text(ctx.texts))
+            if urgent not in reply.messages:
+                reply.messages.insert(0, urgent)
+        return reply
+
+    async def _route(self, ctx: Context, event: Event) -> Reply:
         registry = self.registry
         if event.kind == "command":
             handler = registry.commands.get(event.text)

@@ -61,9 +61,15 @@ async def on_language(ctx: Context, event: Event) -> Reply:
 
 
 async def on_help(ctx: Context, event: Event) -> Reply:
+    """Humans to contact: the caregiver's own steunpunt when known, then everyone else."""
+    reply = Reply()
+    for card in ctx.core.registry.help_cards:
+        message = await card(ctx)
+        if message is not None:
+            reply.add(message)
     contacts = ctx.texts.contact_lines(ctx.content.contacts)
     text = "\n".join([ctx.texts.get("help_intro"), "", *contacts])
-    return Reply().add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
+    return reply.add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
 
 
 async def on_privacy(ctx: Context, event: Event) -> Reply:

@@ -96,6 +96,16 @@ class Finder:
             buttons.append(Button(texts.get("steunpunt_save"), f"{PREFIX}:save:{steunpunt.key}"))
         return OutMessage("\n".join(lines), rows(*buttons))
 
+    async def help_card(self, ctx: Context) -> OutMessage | None:
+        """For /hulp: the caregiver's own saved steunpunt, first of all contacts."""
+        row = await ctx.session.get(CaregiverSteunpunt, ctx.caregiver.id)
+        if row is None or not row.steunpunt_key:
+            return None
+        steunpunt = await steunpunt_by_key(ctx.session, row.steunpunt_key)
+        if steunpunt is None:
+            return None
+        return self.card(ctx, steunpunt, saved=True)
+
     def fallback(self, ctx: Context, *, searching: bool) -> OutMessage:
         """Where to turn when the directory has nothing: configured contacts, never invented."""
         texts = ctx.texts
@@ -326,3 +336,4 @@ def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     registry.buttons[PREFIX] = finder.on_button
     registry.menu.append(MenuEntry(COMMAND, "menu_steunpunt", 30))
     registry.awaiting.append(finder.on_input)
+    registry.help_cards.append(finder.help_card)
