@@ -12,17 +12,22 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
-from bot.i18n import set_strict
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.core import BotCore
 from bot.db import migrate
 from bot.db.models import Base
+from bot.i18n import set_strict
 from bot.runtime import build_core
+from tests.fakebotapi import FakeBotAPI
+
+if TYPE_CHECKING:
+    from tests.harness import BotHarness
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -109,3 +114,23 @@ async def core(database_url: str, clock: FakeClock) -> AsyncIterator[BotCore]:
     bot_core = build_core(settings_for(database_url), clock)
     yield bot_core
     await bot_core.db.dispose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    """The local fake Telegram Bot API."""
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def harness(
+    fake: FakeBotAPI, database_url: str, clock: FakeClock
+) -> AsyncIterator[BotHarness]:
+    """The real bot (PTB Application + core) against `fake`, on SQLite and on PostgreSQL."""
+    from tests.harness import BotHarness  # imports this module: import it when needed
+
+    bot = BotHarness(fake, database_url, clock)
+    await bot.start()
+    yield bot
+    await bot.stop()

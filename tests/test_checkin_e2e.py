@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -26,22 +24,6 @@ from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
 from tests.test_checkin import local
 from tests.test_processes import TOKEN, start_bot, stop
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def harness(
-    fake: FakeBotAPI, database_url: str, clock: FakeClock
-) -> AsyncIterator[BotHarness]:
-    bot = BotHarness(fake, database_url, clock)
-    await bot.start()
-    yield bot
-    await bot.stop()
 
 
 async def tick(harness: BotHarness) -> None:

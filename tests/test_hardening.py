@@ -21,12 +21,6 @@ from tests.harness import BotHarness
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
 async def harness(fake: FakeBotAPI, sqlite_url: str, clock: FakeClock) -> AsyncIterator[BotHarness]:
     bot = BotHarness(fake, sqlite_url, clock)
     await bot.start()

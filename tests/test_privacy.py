@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FakeClock
 from bot.core import BotCore
 from bot.db.models import Caregiver
 from bot.features.privacy import caregiver_tables
 from tests.conversation import CoreUser, TelegramUser
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def harness(
-    fake: FakeBotAPI, database_url: str, clock: FakeClock
-) -> AsyncIterator[BotHarness]:
-    bot = BotHarness(fake, database_url, clock)
-    await bot.start()
-    yield bot
-    await bot.stop()
 
 
 async def play_selfcheck(user: TelegramUser) -> None:

@@ -6,9 +6,7 @@ Each test runs on SQLite and on PostgreSQL (the `database_url` fixture).
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
@@ -19,22 +17,6 @@ from tests.harness import BotHarness
 
 ANSWERS_OVERLOADED = ["Ja, vaak"] * 8 + ["Nee, te weinig", "Het wordt te zwaar"]
 ANSWERS_LIGHTEST = ["Nee"] * 8 + ["Ja, genoeg", "Ja, dat lukt"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def harness(
-    fake: FakeBotAPI, database_url: str, clock: FakeClock
-) -> AsyncIterator[BotHarness]:
-    bot = BotHarness(fake, database_url, clock)
-    await bot.start()
-    yield bot
-    await bot.stop()
 
 
 async def count(harness: BotHarness, model: type, user_id: int) -> int:

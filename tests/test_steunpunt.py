@@ -252,12 +252,6 @@ async def test_old_buttons_are_answered_as_stale(core: BotCore) -> None:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
 async def harness(
     fake: FakeBotAPI, database_url: str, clock: FakeClock, directory: None
 ) -> AsyncIterator[BotHarness]:
