@@ -354,3 +354,31 @@ async def test_results_in_english_have_english_dates(core: BotCore, clock: FakeC
     await user.taps("1")
     await user.says("/resultaten")
     assert "Check-ins: 1. The latest (November 24, 2026): 1 out of 10." in user.last_text
+
+
+async def test_the_heaviest_answer_brings_crisis_contacts_first(
+    core: BotCore, clock: FakeClock
+) -> None:
+    user = await with_checkins(core)
+    clock.set(local(2026, 11, 24, 19, 30))
+    await tick(core, RecordingSender(), user)
+    await user.taps("10")
+    first = plain(user.last.messages[0].text)
+    assert "113" in first and "0800-0113" in first and "112" in first
+    assert len(user.last.messages) == 3  # then the reply to the score and the optional note
+
+
+async def test_text_typed_in_a_self_check_opened_after_a_check_in_answers_the_self_check(
+    core: BotCore, clock: FakeClock
+) -> None:
+    user = await with_checkins(core)
+    clock.set(local(2026, 11, 24, 19, 30))
+    await tick(core, RecordingSender(), user)
+    await user.taps("6")
+    clock.advance(timedelta(minutes=1))
+    await user.says("/zelftest")
+    await user.says("Soms")  # the self-check's answer, not the check-in's note
+    assert "Vraag 2 van 10" in user.last_text
+    async with core.db.transaction() as session:
+        answer = (await session.scalars(select(CheckinAnswer))).one()
+    assert answer.note is None

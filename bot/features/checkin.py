@@ -15,8 +15,8 @@ from babel.dates import get_day_names
 from sqlalchemy import delete, select
 
 from bot.core import Context, MenuEntry, Registry
-from bot.db.models import Result
-from bot.engine.core import Event
+from bot.db.models import DialogState, Result
+from bot.engine.core import Event, urgent_help_text
 from bot.engine.dialog import DIALOGS_DIR, load_yaml
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features import dialogs
@@ -52,6 +52,7 @@ class Rules:
     full_check_every_days: int = 91
     snooze_hours: int = 3
     note_window_hours: int = 12
+    urgent_score: int = 10
 
     @classmethod
     def load(cls, directory: Path = DIALOGS_DIR) -> Rules:
@@ -297,9 +298,11 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
         texts.get(f"checkin_followup_{note_kind}"),
         rows(Button(texts.get("checkin_skip"), f"{PREFIX}:skip:{seq}")),
     )
-    return Reply(pressed_label=str(score)).add(
-        OutMessage("\n".join(lines), rows(*buttons)), followup
-    )
+    reply = Reply(pressed_label=str(score))
+    if score >= rules.urgent_score:
+        # "Not to bear any more": the humans to contact come first, before anything else.
+        reply.add(OutMessage(urgent_help_text(texts)))
+    return reply.add(OutMessage("\n".join(lines), rows(*buttons)), followup)
 
 
 async def snooze(ctx: Context, seq: int, until: str, rules: Rules) -> Reply:
@@ -333,6 +336,10 @@ async def on_note(ctx: Context, event: Event) -> Reply | None:
     if plan is None or plan.awaiting != "note" or plan.awaiting_until is None:
         return None
     if plan.awaiting_until < ctx.now or plan.note_answer_id is None:
+        return None
+    dialog = await ctx.session.get(DialogState, ctx.caregiver.id)
+    if dialog is not None and not dialog.data.get("paused") and dialog.updated_at > plan.updated_at:
+        # A dialog opened after the check-in: what is typed now answers that dialog.
         return None
     answer = await ctx.session.get(CheckinAnswer, plan.note_answer_id)
     plan.awaiting, plan.awaiting_until, plan.updated_at = None, None, ctx.now
