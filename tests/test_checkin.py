@@ -153,7 +153,12 @@ async def test_a_rising_trend_offers_the_self_check_and_people_never_just_thanks
     assert "Vorige keer (1 december 2026) gaf je een 3. Het is nu zwaarder." in text
     assert "flink zwaarder geworden" in text and "respijtzorg" in text
     offered = [plain(b.label) for row in reply.buttons for b in row]
-    assert offered == ["Zelftest doen", "Steunpunt zoeken", "Iemand spreken"]
+    assert offered == [
+        "Zelftest doen",
+        "Steunpunt zoeken",
+        "Respijtzorg bekijken",
+        "Iemand spreken",
+    ]
 
 
 async def test_a_high_answer_offers_the_steunpunt_when_that_command_exists(
@@ -171,7 +176,12 @@ async def test_a_high_answer_offers_the_steunpunt_when_that_command_exists(
         user.last_text
     )
     offered = [plain(b.label) for row in user.last.messages[0].buttons for b in row]
-    assert offered == ["Zelftest doen", "Steunpunt zoeken", "Iemand spreken"]
+    assert offered == [
+        "Zelftest doen",
+        "Steunpunt zoeken",
+        "Respijtzorg bekijken",
+        "Iemand spreken",
+    ]
 
 
 async def test_old_and_double_taps_do_not_count_twice(core: BotCore, clock: FakeClock) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from bot.content import Content, load_content
 from bot.core import Registry
 from bot.engine.dialog import DIALOGS_DIR
-from bot.features import checkin, common, dialogs, privacy, retention, steunpunt
+from bot.features import checkin, common, dialogs, privacy, respite, retention, steunpunt
 
 # Dialog end actions the features provide; dialog files are validated against these names.
-ACTIONS = (dialogs.RESULT_ACTION,)
+ACTIONS = (dialogs.RESULT_ACTION, respite.ADVICE_ACTION, respite.NOW_ACTION)
 
 
 def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
@@ -22,4 +22,5 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     retention.register(registry)
     checkin.register(registry, directory)
     steunpunt.register(registry, directory)
+    respite.register(registry, content, directory)
     return content, registry

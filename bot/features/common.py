@@ -13,6 +13,7 @@ from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin_models import CheckinAnswer, CheckinSchedule
+from bot.features.respite_models import RespiteAdvice
 from bot.features.steunpunt_models import CaregiverSteunpunt
 from bot.i18n import SUPPORTED_LOCALES
 from bot.scheduling import ScheduledMessage
@@ -94,10 +95,10 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
 
 
 async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result, open dialog, check-in and schedule of this caregiver
-    (consent withdrawn): what the bot would still send by itself goes too."""
+    """Remove every answer, result, open dialog, check-in, respite advice and schedule of this
+    caregiver (consent withdrawn): what the bot would still send by itself goes too."""
     cid = ctx.caregiver.id
-    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule)
+    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice)
     for table in (*tables, ScheduledMessage):
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
     # The saved steunpunt was asked for explicitly and needs no consent; the postcode does.

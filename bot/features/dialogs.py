@@ -181,6 +181,10 @@ async def questionnaire_result(
     if previous is None and "checkin" in ctx.core.registry.commands:
         # After the first self-check: offer to ask again regularly (the check-ins feature).
         buttons.insert(0, Button(texts.get("checkin_offer_button"), "m:checkin"))
+    heaviest_half = dialog.bands.index(band) >= (len(dialog.bands) + 1) // 2
+    if heaviest_half and "respijt" in ctx.core.registry.commands:
+        # A heavy result: letting someone take over the care for a while is the next step.
+        buttons.insert(0, Button(texts.get("button_respite"), "m:respijt"))
     return [OutMessage("\n".join(lines), rows(*buttons))]
 
 

@@ -20,6 +20,7 @@ from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin_models import CheckinAnswer
 from bot.features.privacy import forget_caregiver
+from bot.features.respite_models import RespiteAdvice
 from bot.scheduling import ScheduledMessage, schedule
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ TIMED_ANSWERS = (
     (Result, Result.completed_at),
     (CheckinAnswer, CheckinAnswer.answered_at),
     (DialogRun, DialogRun.started_at),
+    (RespiteAdvice, RespiteAdvice.advised_at),
 )
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
