@@ -28,6 +28,8 @@ from bot.features.respite import (
 from bot.features.respite_models import RespiteAdvice
 from bot.scheduling import ScheduledMessage, local_date
 from tests.conversation import CoreUser
+from tests.test_checkin import tick
+from tests.test_scheduling import RecordingSender
 
 CONTENT, _ = load()
 DIALOG = CONTENT.dialogs[DIALOG_ID]
@@ -333,3 +335,39 @@ async def test_withdrawing_consent_erases_advice_and_the_pending_follow_up(core:
     assert await count(core, ScheduledMessage) == 0
     async with core.db.transaction() as session:
         assert await session.scalar(select(Caregiver.consent_version)) is None
+
+
+async def test_the_follow_up_answers_and_buttons_of_someone_else(
+    core: BotCore, clock: FakeClock
+) -> None:
+    user = await onboarded(core)
+    await finish_advice(user)
+    await user.taps("Ja, vraag het me")
+    (advice,) = await advice_rows(core)
+    clock.advance(timedelta(days=14, hours=1))
+    sender = RecordingSender()
+    assert await tick(core, sender, user) == [
+        "Een vraag van twee weken geleden.\n"
+        "Is het gelukt om de zorg even over te dragen (respijtzorg)?"
+    ]
+    await user.taps("Nog niet")
+    assert "respijtzorg regelen kost vaak tijd" in user.last.messages[0].text
+    assert "Mogelijkheden opnieuw bekijken" in [b.label for b in user.buttons]
+    await user.presses_data(f"rs:ans:{advice.id}:done")
+    assert "Fijn dat het gelukt is!" in user.last_text
+    assert [a.followup_answer for a in await advice_rows(core)] == ["done"]
+    other = await onboarded(core, user_id=1001)
+    await other.presses_data(f"rs:ans:{advice.id}:help")  # not theirs: answered as stale
+    assert "Goed dat je het vraagt" not in other.last_text
+    assert [a.followup_answer for a in await advice_rows(core)] == ["done"]
+
+
+async def test_no_follow_up_after_the_advice_is_gone(core: BotCore, clock: FakeClock) -> None:
+    user = await onboarded(core)
+    await finish_advice(user)
+    await user.taps("Ja, vraag het me")
+    async with core.db.transaction() as session:
+        for advice in await session.scalars(select(RespiteAdvice)):
+            await session.delete(advice)
+    clock.advance(timedelta(days=15))
+    assert await tick(core, RecordingSender(), user) == []
