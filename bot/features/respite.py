@@ -165,7 +165,9 @@ def _conditions(raw: Any, path: str, dialog: Dialog, problems: list[str]) -> Con
     return conditions
 
 
-def _options(raw: Any, routes: Mapping[str, Conditions], dialog: Dialog, problems: list[str]):
+def _options(
+    raw: Any, routes: Mapping[str, Conditions], dialog: Dialog, problems: list[str]
+) -> list[RespiteOption]:
     options: list[RespiteOption] = []
     if not isinstance(raw, list) or not raw:
         problems.append("options: expected a list of respite forms")
@@ -415,8 +417,8 @@ class Respite:
                 )
             )
             due = at_local(local_date(ctx.now + FOLLOWUP_AFTER), FOLLOWUP_AT)
-            schedule(ctx.session, ctx.caregiver.id, FOLLOWUP_KIND, due, ctx.now,
-                     {"advice_id": advice.id})  # fmt: skip
+            payload = {"advice_id": advice.id}
+            schedule(ctx.session, ctx.caregiver.id, FOLLOWUP_KIND, due, ctx.now, payload)
             advice.followup_due_at = due
         date = ctx.texts.translator.format_date(advice.followup_due_at)
         return Reply(pressed_label=self._t(ctx, "followup_yes")).add(
