@@ -327,3 +327,13 @@ async def test_the_terminal_asks_to_type_instead_of_sharing_a_location(core: Bot
     assert "Locatie delen kan alleen in Telegram. Typ hier je postcode of woonplaats." in shown
     assert "🌐 Open de website: https://example.org/mantelzorgpunt-vught-boxtel" in shown
     assert "[1] ⭐ Bewaar als mijn steunpunt" in shown
+
+
+@pytest.mark.usefixtures("directory")
+async def test_the_municipality_is_remembered_without_saving_the_steunpunt(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("5211 ab")
+    await user.taps("Nee, in dezelfde gemeente")  # answered before (or without) saving
+    row = await saved(core)
+    assert row is not None and row.municipality_code == "GM0796" and row.steunpunt_key is None

@@ -216,6 +216,10 @@ class Finder:
             "pc4": pc4 if ctx.has_consent else None,
         }
         self._set_flow(ctx, row, {"own": own})
+        if found.place is not None:
+            # The caregiver's own municipality is remembered as soon as it is known, whether or
+            # not they save a steunpunt (respite advice and notices use it).
+            row.municipality_code = found.place.code
         reply.add(OutMessage(self.heading(ctx, found, pc4), remove_keyboard=True))
         reply.add(*(self.card(ctx, s) for s in found.steunpunten))
         return reply.add(
