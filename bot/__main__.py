@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | serve | chat | db upgrade | directory | webhook set`."""
+"""Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location."""
 
 from __future__ import annotations
 
@@ -118,6 +118,38 @@ async def directory(settings: Settings, action: str, path: Path | None) -> int:
         await db.dispose()
 
 
+async def bot_username(settings: Settings) -> str:
+    """The bot's @username (for deep links), asked from Telegram with getMe."""
+    from telegram import Bot
+
+    from bot.transport.aiohttp_request import AiohttpRequest
+
+    assert settings.telegram_bot_token is not None
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=AiohttpRequest(connection_pool_size=1),
+    )
+    async with bot:
+        return bot.username
+
+
+async def operator(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import staff_cli
+    from bot.clock import SystemClock
+    from bot.db.session import Database
+    from bot.runtime import prepare_database
+
+    await prepare_database(settings)
+    db = Database(settings.database_url)
+    try:
+        return await staff_cli.run(
+            db, SystemClock(), args, lambda: bot_username(settings), sys.stdout
+        )
+    finally:
+        await db.dispose()
+
+
 async def webhook(settings: Settings, action: str) -> None:
     from telegram import Bot
 
@@ -161,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     steunpunten.add_argument("file", nargs="?", type=Path, help="YAML or CSV (export: or stdout)")
     hook = sub.add_parser("webhook", help="register the webhook with Telegram (run once)")
     hook.add_argument("action", choices=["set", "delete", "info"])
+    from bot import staff_cli
+
+    staff_cli.add_parsers(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -182,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(directory(settings, args.action, args.file))
+        elif args.mode in ("staff", "location"):
+            # An invitation link names the bot, so `staff invite` needs the token (getMe).
+            needs_token = args.mode == "staff" and args.action == "invite"
+            settings = _settings(require_token=needs_token)
+            logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+            return asyncio.run(operator(settings, args))
         elif args.mode == "webhook":
             settings = _settings(require_token=True, require_webhook=args.action == "set")
             _logging(settings.log_level)

@@ -32,6 +32,7 @@ ActionHandler = Callable[..., Awaitable[list[OutMessage]]]
 ScheduledHandler = Callable[..., Awaitable[OutMessage | None]]
 AwaitingHandler = Callable[["Context", Event], Awaitable[Reply | None]]
 HelpCard = Callable[["Context"], Awaitable[OutMessage | None]]
+StaffCheck = Callable[["Context"], Awaitable[bool]]
 
 
 def upsert_insert(session: AsyncSession):
@@ -48,6 +49,9 @@ class Incoming:
     event: Event
     language_code: str | None = None
     update_id: int | None = None
+    # The name Telegram shows for the user ("Anna de Vries"); stored only where a feature needs
+    # it (staff membership, an RSVP the staff of a care home see).
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,16 @@ class Registry:
     # Handles a text/other event when no dialog is open; set by the dialogs feature.
     open_dialog_handler: Handler | None = None
     fallback: Handler | None = None
+    # `/start <payload>` deep links by the payload's prefix before the first "_"
+    # ("staff_<token>" -> "staff"); the handler reads the payload from `event.args`.
+    start_payloads: dict[str, Handler] = field(default_factory=dict)
+    # Commands and button prefixes for staff only; for anyone else they behave exactly like an
+    # unknown command or a finished button, so nobody learns that they exist.
+    staff_commands: dict[str, Handler] = field(default_factory=dict)
+    staff_buttons: dict[str, Handler] = field(default_factory=dict)
+    staff_menu: list[MenuEntry] = field(default_factory=list)
+    # Whether the caregiver of a context is active staff; set by the staff feature.
+    staff_check: StaffCheck | None = None
 
 
 @dataclass
@@ -90,6 +104,19 @@ class Context:
     now: datetime
     core: BotCore
     language_code: str | None = None
+    display_name: str = ""
+    _is_staff: bool | None = field(default=None, repr=False)
+
+    async def is_staff(self) -> bool:
+        """Active staff of a steunpunt or location (looked up once per update)."""
+        if self._is_staff is None:
+            check = self.core.registry.staff_check
+            self._is_staff = bool(check is not None and await check(self))
+        return self._is_staff
+
+    def forget_staff(self) -> None:
+        """The role changed during this update (an invitation redeemed, a role revoked)."""
+        self._is_staff = None
 
     @property
     def content(self) -> Content:
@@ -148,7 +175,13 @@ class BotCore:
             caregiver = await self._caregiver(session, incoming, now)
             locale = choose_locale(caregiver.locale, incoming.language_code)
             ctx = Context(
-                session, caregiver, self.texts_for(locale), now, self, incoming.language_code
+                session,
+                caregiver,
+                self.texts_for(locale),
+                now,
+                self,
+                incoming.language_code,
+                incoming.display_name,
             )
             reply = await self.route(ctx, incoming.event)
         return reply
@@ -167,12 +200,16 @@ class BotCore:
         registry = self.registry
         if event.kind == "command":
             handler = registry.commands.get(event.text)
+            if handler is None and event.text in registry.staff_commands and await ctx.is_staff():
+                handler = registry.staff_commands[event.text]
             if handler is None:
                 return Reply().add(ctx.menu_message("unknown_command"))
             return await handler(ctx, event)
         if event.kind == "button":
             prefix = event.text.split(":", 1)[0]
             handler = registry.buttons.get(prefix)
+            if handler is None and prefix in registry.staff_buttons and await ctx.is_staff():
+                handler = registry.staff_buttons[prefix]
             if handler is None:
                 return Reply(toast=ctx.texts.get("stale_button_toast")).add(
                     ctx.menu_message("finished_button")

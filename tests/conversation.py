@@ -27,18 +27,30 @@ def find_button(buttons: list[Button], label: str) -> Button:
 
 class CoreUser:
     def __init__(
-        self, core: BotCore, user_id: int = 1000, language_code: str | None = "nl"
+        self,
+        core: BotCore,
+        user_id: int = 1000,
+        language_code: str | None = "nl",
+        display_name: str = "",
     ) -> None:
         self.core = core
         self.user_id = user_id
         self.language_code = language_code
+        self.display_name = display_name or f"User {user_id}"
         self.replies: list[Reply] = []
         self.buttons: list[Button] = []
         self.all_buttons: list[Button] = []
 
     async def send(self, event: Event, update_id: int | None = None) -> Reply | None:
         reply = await self.core.handle(
-            Incoming(self.user_id, self.user_id, event, self.language_code, update_id)
+            Incoming(
+                self.user_id,
+                self.user_id,
+                event,
+                self.language_code,
+                update_id,
+                display_name=self.display_name,
+            )
         )
         if reply is not None:
             self.replies.append(reply)
@@ -74,6 +86,44 @@ class CoreUser:
     @property
     def last_message(self) -> OutMessage:
         return self.last.messages[-1]
+
+
+async def onboarded(core: BotCore, user_id: int = 900, display_name: str = "") -> CoreUser:
+    """A caregiver who chose Dutch and gave consent."""
+    user = CoreUser(core, user_id, display_name=display_name)
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Ja, dat mag")
+    return user
+
+
+async def invitation(
+    core: BotCore, *, steunpunt_key: str | None = None, location_key: str | None = None
+) -> str:
+    """A fresh staff invitation's /start payload, as the operator's `staff invite` makes it."""
+    from bot.features.staff import INVITE_PREFIX, create_invite
+
+    async with core.db.transaction() as session:
+        token, _ = await create_invite(
+            session, core.clock.now(), steunpunt_key=steunpunt_key, location_key=location_key
+        )
+    return f"{INVITE_PREFIX}_{token}"
+
+
+async def staff_user(
+    core: BotCore,
+    user_id: int,
+    *,
+    steunpunt_key: str | None = None,
+    location_key: str | None = None,
+    display_name: str = "",
+) -> CoreUser:
+    """A user who opened a staff invitation link (onboarded as a caregiver first)."""
+    user = await onboarded(core, user_id, display_name)
+    payload = await invitation(core, steunpunt_key=steunpunt_key, location_key=location_key)
+    await user.says(f"/start {payload}")
+    assert "medewerker" in user.last_text, user.last_text
+    return user
 
 
 class TelegramUser:

@@ -30,6 +30,11 @@ class Event:
     args: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    # The message with its formatting as Telegram HTML (text or caption), when it had any.
+    html: str = ""
+    # A photo or document sent (kind "unsupported", text "photo"/"document"): Telegram's file id,
+    # so staff can attach it to a notice without the bot downloading it.
+    file_id: str = ""
 
 
 @dataclass

@@ -7,7 +7,16 @@ from pathlib import Path
 from bot.content import Content, load_content
 from bot.core import Registry
 from bot.engine.dialog import DIALOGS_DIR
-from bot.features import checkin, common, dialogs, privacy, respite, retention, steunpunt
+from bot.features import (
+    checkin,
+    common,
+    dialogs,
+    privacy,
+    respite,
+    retention,
+    staff,
+    steunpunt,
+)
 
 # Dialog end actions the features provide; dialog files are validated against these names.
 ACTIONS = (dialogs.RESULT_ACTION, respite.ADVICE_ACTION, respite.NOW_ACTION)
@@ -23,4 +32,5 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     checkin.register(registry, directory)
     steunpunt.register(registry, directory)
     respite.register(registry, content, directory)
+    staff.register(registry)
     return content, registry

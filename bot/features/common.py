@@ -41,6 +41,12 @@ def consent_question(ctx: Context, key: str = "consent_question", then: str = ""
 
 
 async def on_start(ctx: Context, event: Event) -> Reply:
+    """`/start`, also from a deep link `t.me/<bot>?start=<payload>`: a payload whose prefix a
+    feature registered goes to that feature; an unknown payload is an ordinary start."""
+    prefix = event.args.split("_", 1)[0] if event.args else ""
+    payload_handler = ctx.core.registry.start_payloads.get(prefix)
+    if payload_handler is not None:
+        return await payload_handler(ctx, event)
     caregiver = ctx.caregiver
     if caregiver.locale is None:
         return Reply().add(OutMessage(ctx.texts.get("welcome")), language_question(ctx))
@@ -54,7 +60,11 @@ async def on_start(ctx: Context, event: Event) -> Reply:
 
 
 async def on_menu(ctx: Context, event: Event) -> Reply:
-    return Reply().add(ctx.menu_message())
+    menu = ctx.menu_message()
+    if await ctx.is_staff():
+        staff = Button(ctx.texts.get("staff_menu_button"), "m:medewerker")
+        menu = OutMessage(menu.text, (*menu.buttons, (staff,)))
+    return Reply().add(menu)
 
 
 async def on_language(ctx: Context, event: Event) -> Reply:

@@ -42,7 +42,8 @@ def to_event(update: Update) -> Event | None:
         if text.startswith("/"):
             command, _, args = text[1:].partition(" ")
             return Event("command", command.split("@", 1)[0].lower()[:64], args.strip()[:512])
-        return Event("text", text[:MAX_TEXT])
+        html = message.text_html if message.entities else ""
+        return Event("text", text[:MAX_TEXT], html=html)
     if message.location is not None:
         return Event(
             "location", latitude=message.location.latitude, longitude=message.location.longitude
@@ -50,7 +51,14 @@ def to_event(update: Update) -> Event | None:
     if message.contact is not None:
         return Event("contact", message.contact.phone_number or "")
     kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
-    return Event("unsupported", kind)
+    file_id = ""
+    if message.photo:
+        file_id = message.photo[-1].file_id  # the largest size
+    elif message.document is not None:
+        file_id = message.document.file_id
+    caption = message.caption or ""
+    html = message.caption_html if message.caption_entities else ""
+    return Event("unsupported", kind, args=caption[:1024], html=html, file_id=file_id)
 
 
 class TelegramAdapter:
@@ -85,6 +93,7 @@ class TelegramAdapter:
             event=event,
             language_code=user.language_code,
             update_id=update.update_id,
+            display_name=user.full_name[:120],
         )
         async with self._lock(user.id):
             reply = await self.core.handle(incoming)
