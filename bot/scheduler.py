@@ -11,11 +11,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core import BotCore
 from bot.features import retention
+from bot.features.broadcast_delivery import NoticeDeliverer
 from bot.scheduling import deliver_due, worker_name
 from bot.transport.sender import Sender
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5
+NOTICE_TICK_SECONDS = 2
 
 
 def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOScheduler:
@@ -55,4 +57,24 @@ def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOSchedu
             max_instances=1,
             next_run_time=datetime.now(UTC),
         )
+
+        # Staff notices: a run sends everything pending (rate limited by the sender), so one
+        # job at a time; a run that is still busy simply skips the next start.
+        deliverer = NoticeDeliverer(core, sender, worker)
+        scheduler.add_job(
+            deliver_notices,
+            "interval",
+            args=[deliverer],
+            seconds=NOTICE_TICK_SECONDS,
+            id="deliver_notices",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
     return scheduler
+
+
+async def deliver_notices(deliverer: NoticeDeliverer) -> None:
+    report = await deliverer.run()
+    if report.claimed or report.started or report.taken_back:
+        log.info("notices: %s", report)

@@ -23,6 +23,10 @@ class OutMessage:
     # Preview-safe: when True the first line must not reveal scores or worries (lock screens).
     image: bytes | None = None
     document: tuple[str, bytes] | None = None
+    # A photo or document Telegram already has, by its file id (e.g. attached to a staff notice);
+    # `text` is then its caption.
+    photo_id: str = ""
+    document_id: str = ""
     # A keyboard under the input field with one button that shares the user's location (this
     # label); `remove_keyboard` takes it away again. Only on messages without `buttons`.
     location_button: str = ""

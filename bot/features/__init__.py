@@ -8,6 +8,7 @@ from bot.content import Content, load_content
 from bot.core import Registry
 from bot.engine.dialog import DIALOGS_DIR
 from bot.features import (
+    broadcast,
     checkin,
     common,
     dialogs,
@@ -33,4 +34,5 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     steunpunt.register(registry, directory)
     respite.register(registry, content, directory)
     staff.register(registry)
+    broadcast.register(registry)
     return content, registry

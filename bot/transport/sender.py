@@ -122,6 +122,16 @@ class Sender:
 
     async def send(self, chat_id: int, message: OutMessage, *, bulk: bool = False) -> SendOutcome:
         async def call() -> Message:
+            if message.photo_id:
+                return await self.bot.send_photo(
+                    chat_id, message.photo_id, caption=message.text or None,
+                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                )  # fmt: skip
+            if message.document_id:
+                return await self.bot.send_document(
+                    chat_id, message.document_id, caption=message.text or None,
+                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                )  # fmt: skip
             if message.image is not None:
                 return await self.bot.send_photo(
                     chat_id, message.image, caption=message.text or None,
@@ -157,6 +167,20 @@ class Sender:
             )  # fmt: skip
 
         await self._deliver(chat_id, call, bulk=False)
+
+    async def edit(self, chat_id: int, message_id: int, message: OutMessage) -> SendOutcome:
+        """Replace the text (and buttons) of a message the bot sent, e.g. a progress line."""
+
+        async def call() -> Message | bool:
+            return await self.bot.edit_message_text(
+                message.text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
+                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+
+        outcome = await self._deliver(chat_id, call, bulk=False)
+        if outcome.error and "not modified" in outcome.error.lower():
+            return SendOutcome("sent", message_id=message_id)
+        return outcome
 
     async def _deliver(
         self, chat_id: int, call: Callable[[], Awaitable[object]], *, bulk: bool
