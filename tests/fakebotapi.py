@@ -673,11 +673,20 @@ class FakeBotAPI:
         return self.push_raw_update({"message": message})
 
     def user_sends_text(
-        self, user_id: int, text: str, *, first_name: str = "Test", language_code: str = "nl"
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Test",
+        language_code: str = "nl",
+        entities: list[JSON] | None = None,
     ) -> int:
-        """Queue a private text message; a leading ``/command`` gets a bot_command entity."""
+        """Queue a private text message; a leading ``/command`` gets a bot_command entity;
+        ``entities`` adds formatting (``{"type": "bold", "offset": 0, "length": 4}``)."""
         content: JSON = {"text": text}
-        if text.startswith("/"):
+        if entities:
+            content["entities"] = entities
+        elif text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
