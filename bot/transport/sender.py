@@ -63,25 +63,34 @@ class RateLimiter:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     async def acquire_bulk(self, chat_id: int) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next_bulk, self._paused_until)
-            last = self._last_bulk_per_chat.get(chat_id)
-            if last is not None:
-                at = max(at, last + self.per_chat_interval)
-            self._next_bulk = at + self.interval
-            self._last_bulk_per_chat[chat_id] = at
-            if len(self._last_bulk_per_chat) > 10_000:
-                cutoff = now - self.per_chat_interval
-                self._last_bulk_per_chat = {
-                    c: t for c, t in self._last_bulk_per_chat.items() if t > cutoff
-                }
-        delay = at - now
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # A RetryAfter that arrived while we slept holds this message back too.
-        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110 (deadline moves)
-            await asyncio.sleep(wait)
+        while True:
+            async with self._lock:
+                now = time.monotonic()
+                previous = self._last_bulk_per_chat.get(chat_id)
+                at = max(now, self._next_bulk, self._paused_until)
+                if previous is not None:
+                    at = max(at, previous + self.per_chat_interval)
+                self._next_bulk = at + self.interval
+                self._last_bulk_per_chat[chat_id] = at
+                if len(self._last_bulk_per_chat) > 10_000:
+                    cutoff = now - self.per_chat_interval
+                    self._last_bulk_per_chat = {
+                        c: t for c, t in self._last_bulk_per_chat.items() if t > cutoff
+                    }
+            delay = at - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._paused_until <= time.monotonic():
+                return
+            # A RetryAfter arrived while this message waited: its slot fell inside the pause.
+            # Take a new slot after it, so the messages held back do not all go at once when
+            # the pause ends (that burst would exceed the rate and earn the next 429).
+            async with self._lock:
+                if self._last_bulk_per_chat.get(chat_id) == at:
+                    if previous is None:
+                        self._last_bulk_per_chat.pop(chat_id, None)
+                    else:
+                        self._last_bulk_per_chat[chat_id] = previous
 
 
 def markup(message: OutMessage) -> ReplyMarkup | None:
