@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -269,3 +270,24 @@ async def test_a_broadcast_killed_halfway_continues_after_restart_and_nobody_is_
     assert await statuses(sqlite_url) == {"sent": count}
     reports = [m for m in fake.sent_messages(STAFF_CHAT) if "Je bericht is verstuurd" in m["text"]]
     assert len(reports) == 1 and f"Verstuurd: {count}." in reports[0]["text"]
+
+
+async def test_messages_held_by_a_retry_after_do_not_burst_out_when_it_ends() -> None:
+    from bot.transport.sender import RateLimiter
+
+    limiter = RateLimiter(rate=100.0)  # one slot every 10 ms
+    sent: list[float] = []
+
+    async def one(chat_id: int) -> None:
+        await limiter.acquire_bulk(chat_id)
+        sent.append(time.monotonic())
+
+    tasks = [asyncio.create_task(one(chat)) for chat in range(30)]
+    await asyncio.sleep(0.05)  # a few went out, the rest wait for their slot
+    limiter.pause(0.3)  # Telegram says RetryAfter
+    paused_at = time.monotonic()
+    await asyncio.gather(*tasks)
+    after = sorted(t for t in sent if t >= paused_at)
+    assert after and after[0] >= paused_at + 0.29
+    gaps = [b - a for a, b in pairwise(after)]
+    assert min(gaps) >= 0.008  # still one every 10 ms, not all at once
