@@ -10,8 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,6 +135,35 @@ class Context:
         return self.core.menu_message(self.texts, intro_key)
 
 
+@dataclass(frozen=True)
+class _HotStatements:
+    claim: Any
+    caregiver: Any
+
+    @classmethod
+    def build(cls, insert: Any) -> _HotStatements:
+        claim = (  # on the table, not the entity: a plain statement with a rowcount
+            insert(ProcessedUpdate.__table__)
+            .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        upsert = insert(Caregiver).values(
+            telegram_user_id=bindparam("telegram_user_id"),
+            chat_id=bindparam("chat_id"),
+            created_at=bindparam("created_at"),
+            last_seen_at=bindparam("last_seen_at"),
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["telegram_user_id"],
+            set_={
+                "last_seen_at": upsert.excluded.last_seen_at,
+                "chat_id": upsert.excluded.chat_id,
+                "unreachable_at": None,
+            },
+        ).returning(Caregiver)
+        return cls(claim, select(Caregiver).from_statement(upsert))
+
+
 class BotCore:
     """Channel-agnostic bot: adapters feed it `Incoming` events and render the returned Reply."""
 
@@ -152,6 +182,10 @@ class BotCore:
         self.clock = clock
         self.privacy_version = privacy_version
         self.retention = retention or RetentionPolicy()
+        self._hot: dict[str, _HotStatements] = {}
+        # The bot's @username for deep links (a location's subscription link), read when needed:
+        # set by the Telegram adapter (known after getMe); None on channels without one.
+        self.bot_username: Callable[[], str] | None = None
 
     def texts_for(self, locale: str) -> Texts:
         return Texts(self.content, get_translator(locale))
@@ -226,39 +260,42 @@ class BotCore:
         assert registry.fallback is not None
         return await registry.fallback(ctx, event)
 
-    @staticmethod
-    async def _claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    def _statements(self, session: AsyncSession) -> _HotStatements:
+        """The statements every update runs, built once per dialect and reused.
+
+        Measured (bench/throughput.py profile): building an INSERT .. ON CONFLICT and computing
+        its cache key on every update cost more CPU than executing it; a reused statement with
+        bound parameters skips both.
+        """
+        dialect = session.bind.dialect.name
+        statements = self._hot.get(dialect)
+        if statements is None:
+            statements = self._hot[dialect] = _HotStatements.build(upsert_insert(session))
+        return statements
+
+    async def _claim_update(self, session: AsyncSession, update_id: int, now: datetime) -> bool:
         result = await session.execute(
-            upsert_insert(session)(ProcessedUpdate)
-            .values(update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing(index_elements=["update_id"])
+            self._statements(session).claim, {"update_id": update_id, "processed_at": now}
         )
         return bool(result.rowcount)
 
-    @staticmethod
-    async def _caregiver(session: AsyncSession, incoming: Incoming, now: datetime) -> Caregiver:
+    async def _caregiver(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> Caregiver:
         """Create or touch the caregiver and lock the row, in one statement.
 
         On PostgreSQL ON CONFLICT DO UPDATE takes the row lock that serialises concurrent updates
         of one caregiver across instances; on SQLite the transaction holds the one write lock.
         (Measured: one round trip instead of insert, SELECT ... FOR UPDATE and a later UPDATE.)
         """
-        statement = (
-            upsert_insert(session)(Caregiver)
-            .values(
-                telegram_user_id=incoming.user_id,
-                chat_id=incoming.chat_id,
-                created_at=now,
-                last_seen_at=now,
-            )
-            .on_conflict_do_update(
-                index_elements=["telegram_user_id"],
-                set_={"last_seen_at": now, "chat_id": incoming.chat_id, "unreachable_at": None},
-            )
-            .returning(Caregiver)
-        )
         result = await session.execute(
-            select(Caregiver).from_statement(statement),
+            self._statements(session).caregiver,
+            {
+                "telegram_user_id": incoming.user_id,
+                "chat_id": incoming.chat_id,
+                "created_at": now,
+                "last_seen_at": now,
+            },
             execution_options={"populate_existing": True},
         )
         return result.scalar_one()
