@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.engine.dialog import DialogError
@@ -31,34 +32,48 @@ def _logging(level: str) -> None:
     configure_logging(level)
 
 
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
+async def _until_stopped() -> asyncio.Event:
+    """Wait for SIGTERM or SIGINT; the event returned is set by a second one (stop waiting)."""
+    stop, hurry = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            hurry.set()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     await stop.wait()
+    return hurry
 
 
 async def run_polling(settings: Settings) -> None:
     from bot.runtime import build_core, prepare_database
     from bot.scheduler import make_scheduler
+    from bot.scheduling import worker_name
+    from bot.shutdown import Stopping, shutdown
     from bot.transport.telegram import build_application
 
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
-    scheduler = make_scheduler(core, app.bot_data["sender"])
-    async with app:
+    worker = worker_name()
+    scheduler = make_scheduler(core, app.bot_data["sender"], worker)
+    try:
+        await app.initialize()
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        updater = app.updater
+        assert updater is not None
+        await updater.start_polling(allowed_updates=["message", "callback_query"])
         scheduler.start()
         log.info("bot is running (long polling)")
-        await _until_stopped()
-        scheduler.shutdown(wait=False)
-        await app.updater.stop()
-        await app.stop()
-    await core.db.dispose()
+        hurry = await _until_stopped()
+        # Polling stops first (PTB confirms the updates it fetched), then they are handled.
+        stopping = Stopping(updater.stop, app, scheduler, core.db, worker)
+        await shutdown(stopping, settings.shutdown_timeout, hurry)
+    finally:
+        await _close(app, core.db)
 
 
 async def serve(settings: Settings) -> None:
@@ -66,27 +81,47 @@ async def serve(settings: Settings) -> None:
 
     from bot.runtime import build_core, prepare_database
     from bot.scheduler import make_scheduler
+    from bot.scheduling import worker_name
+    from bot.shutdown import Stopping, shutdown
     from bot.transport.telegram import build_application
     from bot.web import make_web_app
 
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
-    scheduler = make_scheduler(core, app.bot_data["sender"])
+    worker = worker_name()
+    scheduler = make_scheduler(core, app.bot_data["sender"], worker)
     assert settings.webhook_secret is not None
-    runner = web.AppRunner(make_web_app(app, core.db, settings.webhook_secret))
-    async with app:
+    # A request in flight at shutdown gets the whole shutdown budget to finish.
+    runner = web.AppRunner(
+        make_web_app(app, core.db, settings.webhook_secret),
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    try:
+        await app.initialize()
         await app.start()
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
         scheduler.start()
         log.info("bot is serving the webhook on port %d", settings.port)
-        await _until_stopped()
-        scheduler.shutdown(wait=False)
-        # Stop taking requests first, then let PTB finish the updates already queued.
-        await runner.cleanup()
-        await app.stop()
-    await core.db.dispose()
+        hurry = await _until_stopped()
+        # runner.cleanup closes the listening socket at once (new connections are refused),
+        # then waits for the requests in flight; PTB then handles every update they queued.
+        stopping = Stopping(runner.cleanup, app, scheduler, core.db, worker)
+        await shutdown(stopping, settings.shutdown_timeout, hurry)
+    finally:
+        await _close(app, core.db)
+
+
+async def _close(app: Any, db: Any) -> None:
+    """Release the Bot API connections and the database, whatever state the stop left."""
+    try:
+        if app.running:  # the start failed halfway, or the stop was cut off before PTB's stop
+            await asyncio.wait_for(app.stop(), 2)
+        await app.shutdown()
+    except Exception as exc:
+        log.error("closing the Telegram connection failed: %s", type(exc).__name__)
+    await db.dispose()
 
 
 async def chat(settings: Settings) -> None:

@@ -53,6 +53,7 @@ class Settings:
     log_level: str
     flood_limit: int = 30
     retention: RetentionPolicy = RetentionPolicy()
+    shutdown_timeout: float = 20.0  # SIGTERM: seconds to finish the work in hand, then give up
 
     @property
     def tz(self) -> ZoneInfo:
@@ -193,6 +194,15 @@ def load_settings(
             else:
                 problems.append(f"{name}: expected a whole number >= {lowest}, got {raw!r}")
 
+    shutdown_timeout = 20.0
+    if (raw_shutdown := get("SHUTDOWN_TIMEOUT")) is not None:
+        try:
+            shutdown_timeout = float(raw_shutdown)
+            if not 0 < shutdown_timeout <= 600:
+                raise ValueError
+        except ValueError:
+            problems.append(f"SHUTDOWN_TIMEOUT: expected seconds (0-600), got {raw_shutdown!r}")
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -212,4 +222,5 @@ def load_settings(
         log_level=log_level,
         flood_limit=flood_limit,
         retention=RetentionPolicy(**retention_values),
+        shutdown_timeout=shutdown_timeout,
     )

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +21,11 @@ TICK_SECONDS = 5
 NOTICE_TICK_SECONDS = 2
 
 
-def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOScheduler:
-    """The scheduler of one process; with a `sender`, it also delivers due scheduled messages."""
+def make_scheduler(
+    core: BotCore, sender: Sender | None = None, worker: str | None = None
+) -> AsyncIOScheduler:
+    """The scheduler of one process; with a `sender`, it also delivers due scheduled messages
+    (claiming as `worker`, by default a new `worker_name()`)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def prune() -> None:
@@ -39,7 +43,7 @@ def make_scheduler(core: BotCore, sender: Sender | None = None) -> AsyncIOSchedu
         max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=1),
     )  # fmt: skip
     if sender is not None:
-        worker = worker_name()
+        worker = worker or worker_name()
 
         async def tick() -> None:
             report = await deliver_due(core, sender, worker)
@@ -78,3 +82,23 @@ async def deliver_notices(deliverer: NoticeDeliverer) -> None:
     report = await deliverer.run()
     if report.claimed or report.started or report.taken_back:
         log.info("notices: %s", report)
+
+
+async def stop(scheduler: AsyncIOScheduler) -> None:
+    """Graceful stop: start no job any more and wait for the running ones. A tick in flight sends
+    its batch and records the outcomes; the notice deliverer claims nothing more and returns once
+    what it has in flight is recorded. Bound it with a timeout: after `scheduler.shutdown()` a
+    job still running is cancelled (see `bot.shutdown`)."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    notices = scheduler.get_job("deliver_notices")
+    if notices is not None:
+        notices.args[0].stop()
+    # APScheduler 3's asyncio executor keeps the task of every running coroutine job here; its
+    # own shutdown() cancels them instead of waiting (it cannot await).
+    executor = scheduler._lookup_executor("default")
+    running = set(getattr(executor, "_pending_futures", ()))
+    if running:
+        await asyncio.wait(running)
+    scheduler.shutdown(wait=False)

@@ -578,6 +578,11 @@ class FakeBotAPI:
         """
         self._delays.setdefault(method.lower(), deque()).append(_Fault(200, times, delay=seconds))
 
+    def delays_left(self, method: str) -> int:
+        """Calls of ``method`` that ``delay_next`` will still hold: 0 once every delayed call has
+        arrived (and is being held), e.g. to act while a slow request is in flight."""
+        return sum(fault.remaining for fault in self._delays.get(method.lower(), ()))
+
     def error_rate(
         self,
         method: str,
