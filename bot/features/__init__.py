@@ -12,6 +12,7 @@ from bot.features import (
     checkin,
     common,
     dialogs,
+    evenings,
     privacy,
     respite,
     retention,
@@ -34,5 +35,6 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     steunpunt.register(registry, directory)
     respite.register(registry, content, directory)
     staff.register(registry)
+    evenings.register(registry)
     broadcast.register(registry)
     return content, registry

@@ -153,4 +153,5 @@ def build_application(settings: Settings, core: BotCore) -> Application:
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)
     app.bot_data["sender"] = sender
+    core.bot_username = lambda: app.bot.username  # known once the application is initialised
     return app

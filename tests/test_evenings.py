@@ -1,0 +1,392 @@
+"""Family evenings: subscribing by the location's link, staff create / edit / cancel evenings step
+by step, families answer (with party size, waiting list), reminders ride on scheduling rows.
+
+The clock starts on Monday 23 November 2026, 19:00 in Amsterdam; ticks run `deliver_due`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.core import BotCore
+from bot.features.evenings_dates import WhenError, parse_when
+from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.staff import add_location
+from bot.scheduling import ScheduledMessage
+from tests.conversation import CoreUser, onboarded, staff_user
+from tests.test_checkin import local, tick
+from tests.test_scheduling import RecordingSender
+
+LINDE = "de-linde"
+EIK = "de-eik"
+NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+
+
+async def add_locations(core: BotCore) -> None:
+    async with core.db.transaction() as session:
+        await add_location(session, core.clock.now(), LINDE, "De Linde", "Lindelaan 1, Voorbeeldstad",
+                           "Zorggroep Voorbeeld", example=True)  # fmt: skip
+        await add_location(session, core.clock.now(), EIK, "De Eik", "Eikenweg 2, Voorbeelddorp",
+                           "Zorggroep Voorbeeld", example=True)  # fmt: skip
+
+
+@pytest.fixture
+async def homes(core: BotCore) -> BotCore:
+    await add_locations(core)
+    core.bot_username = lambda: "mantelzorg_test_bot"
+    return core
+
+
+async def family(core: BotCore, user_id: int, name: str, key: str = LINDE) -> CoreUser:
+    """Someone who opened the location's link (a brand-new user) and said yes."""
+    user = CoreUser(core, user_id, display_name=name)
+    await user.says(f"/start loc_{key}")
+    assert "Wil je uitnodigingen van" in user.last_text, user.last_text
+    await user.taps("Ja, graag")
+    assert "Gelukt" in user.last_text
+    return user
+
+
+async def new_evening(
+    staff: CoreUser,
+    title: str = "Familieavond met muziek",
+    when: str = "12-12 19:30",
+    max_guests: int | None = None,
+) -> None:
+    await staff.says("/avond_nieuw")
+    await staff.says(title)
+    await staff.says(when)
+    await staff.taps("Ja, klopt")
+    await staff.says("de grote zaal")
+    await staff.says("Met koffie en een koor.")
+    if max_guests is None:
+        await staff.taps("Geen maximum")
+    else:
+        await staff.says(str(max_guests))
+    await staff.taps("Versturen")
+    assert "Verstuurd" in staff.last_text, staff.last_text
+
+
+async def evening_id(core: BotCore, title: str = "Familieavond met muziek") -> int:
+    async with core.db.transaction() as session:
+        return int(
+            await session.scalar(select(FamilyEvening.id).where(FamilyEvening.title == title))
+            or 0
+        )
+
+
+async def pending_kinds(core: BotCore) -> list[tuple[str, datetime, int]]:
+    async with core.db.transaction() as session:
+        rows = await session.scalars(
+            select(ScheduledMessage)
+            .where(ScheduledMessage.status == "pending")
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.caregiver_id)
+        )
+        return [(r.kind, r.due_at, r.caregiver_id) for r in rows]
+
+
+# ---------------------------------------------------------------- dates typed by staff
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("12-12 19:30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
+        ("12 december 19:30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
+        ("za 12/12 19.30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
+        ("vrijdag 11 december 2026 om 19:30", datetime(2026, 12, 11, 18, 30, tzinfo=UTC)),
+        ("12.12.26 19u30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
+        ("morgen 19 uur", datetime(2026, 11, 24, 18, 0, tzinfo=UTC)),
+        ("zaterdag 14:00", datetime(2026, 11, 28, 13, 0, tzinfo=UTC)),
+        ("1-1 19:30", datetime(2027, 1, 1, 18, 30, tzinfo=UTC)),  # no year: the next 1 January
+        # Summer time: 19:30 in Amsterdam is 17:30 UTC after the March change.
+        ("29 maart 2027 19:30", datetime(2027, 3, 29, 17, 30, tzinfo=UTC)),
+    ],
+)
+def test_staff_type_dates_in_the_usual_dutch_ways(typed: str, expected: datetime) -> None:
+    assert parse_when(typed, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("23-11 10:00", "evening_when_past"),
+        ("19:00", "evening_when_past"),
+        ("vr 12/12 19:30", "evening_when_weekday_mismatch"),  # 12 December 2026 is a Saturday
+        ("31-02 19:30", "evening_when_no_such_date"),
+        ("12-12", "evening_when_no_time"),
+        ("volgende week", "evening_when_not_understood"),
+        ("12-12 25:00", "evening_when_not_understood"),
+        ("12-12-2030 19:30", "evening_when_too_far"),
+    ],
+)
+def test_dates_that_cannot_be_an_evening_say_why(typed: str, key: str) -> None:
+    with pytest.raises(WhenError) as caught:
+        parse_when(typed, NOW)
+    assert caught.value.key == key
+
+
+# ---------------------------------------------------------------- subscribing
+
+
+async def test_the_location_link_asks_first_and_a_brand_new_user_can_subscribe(
+    homes: BotCore,
+) -> None:
+    user = CoreUser(homes, 601, display_name="Anna")
+    await user.says(f"/start loc_{LINDE}")
+    assert "Wil je uitnodigingen van De Linde (Zorggroep Voorbeeld) ontvangen?" in user.last_text
+    await user.taps("Ja, graag")
+    assert "Je krijgt nu uitnodigingen van De Linde" in user.last_text
+    assert "Er is nog geen avond gepland" in user.last_text
+    assert any(b.data == "m:zelftest" or b.data.startswith("m:") for b in user.buttons)  # menu
+    await user.says(f"/start loc_{LINDE}")
+    assert "Je krijgt al uitnodigingen van De Linde" in user.last_text
+
+
+async def test_saying_no_to_the_link_or_an_unknown_location_subscribes_nobody(
+    homes: BotCore,
+) -> None:
+    user = CoreUser(homes, 602)
+    await user.says(f"/start loc_{LINDE}")
+    await user.taps("Nee, liever niet")
+    assert "Je krijgt geen uitnodigingen" in user.last_text
+    await user.says("/start loc_bestaat-niet")
+    assert "Deze link werkt niet" in user.last_text
+    await user.says("/mijnavonden")
+    assert "Je krijgt nog geen uitnodigingen" in user.last_text
+
+
+# ---------------------------------------------------------------- creating and inviting
+
+
+async def test_staff_create_an_evening_step_by_step_and_subscribers_get_the_invitation(
+    homes: BotCore,
+) -> None:
+    anna = await family(homes, 611, "Anna de Vries")
+    bert = await family(homes, 612, "Bert")
+    other = await family(homes, 613, "Carla", key=EIK)
+    staff = await staff_user(homes, 610, location_key=LINDE, display_name="Sanne")
+    await staff.says("/avond_nieuw")
+    assert "Nieuwe familieavond voor De Linde" in staff.last_text
+    await staff.says("Familieavond met muziek")
+    await staff.says("vr 12/12 19:30")
+    assert "Die dag klopt niet: het is zaterdag 12 december 2026" in staff.last_text
+    await staff.says("1-11 19:30")  # a year ahead: next 1 November, asked to confirm
+    assert "Dat is maandag 1 november 2027 om 19:30. Klopt dat?" in staff.last_text
+    await staff.taps("Nee, andere datum")
+    await staff.says("23-11 10:00")
+    assert "Die datum is al voorbij" in staff.last_text
+    await staff.says("12 december 19:30")
+    assert "Dat is zaterdag 12 december 2026 om 19:30. Klopt dat?" in staff.last_text
+    await staff.taps("Ja, klopt")
+    await staff.taps("Op het adres")
+    await staff.says("Met koffie en een koor.")
+    await staff.says("veel")
+    assert "Typ een getal" in staff.last_text
+    await staff.says("40")
+    summary = staff.last_text
+    assert "Klopt alles?" in summary and "zaterdag 12 december 2026 om 19:30" in summary
+    assert "Hoogstens 40 gasten" in summary and "2 familieleden van De Linde" in summary
+    await staff.taps("Versturen")
+    assert "Verstuurd. 2 familieleden van De Linde" in staff.last_text
+    sender = RecordingSender()
+    texts = await tick(homes, sender)
+    assert sorted(chat for chat, _, _ in sender.sent) == [anna.user_id, bert.user_id]
+    assert other.user_id not in {chat for chat, _, _ in sender.sent}
+    assert all(t.splitlines()[0] == "Uitnodiging: Familieavond met muziek – De Linde" for t in texts)
+    assert "zaterdag 12 december 2026 om 19:30" in texts[0]
+    assert "Lindelaan 1, Voorbeeldstad" in texts[0]
+    assert await tick(homes, sender) == []  # once
+
+
+async def test_a_draft_survives_a_restart_and_menu_or_stoppen_leave_it(homes: BotCore) -> None:
+    staff = await staff_user(homes, 620, location_key=LINDE)
+    await staff.says("/avond_nieuw")
+    await staff.says("Kerstborrel")
+    restarted = CoreUser(homes, 620)  # a new process: only the database remembers
+    await restarted.says("24-12 15:00")
+    assert "Dat is donderdag 24 december 2026 om 15:00" in restarted.last_text
+    await restarted.says("/menu")
+    await restarted.says("Hallo")
+    assert "Klopt dat?" not in restarted.last_text
+    cid = await caregiver_id(homes, 620)
+    async with homes.db.transaction() as session:
+        assert await session.get(EveningDraft, cid) is None
+
+
+# ---------------------------------------------------------------- answering
+
+
+async def test_families_answer_with_party_size_change_it_and_staff_see_counts_and_names(
+    homes: BotCore,
+) -> None:
+    anna = await family(homes, 631, "Anna de Vries")
+    bert = await family(homes, 632, "Bert")
+    staff = await staff_user(homes, 630, location_key=LINDE)
+    await new_evening(staff)
+    sender = RecordingSender()
+    await tick(homes, sender, anna)
+    await anna.taps("Ik kom")
+    assert "Met hoeveel personen" in anna.last_text
+    await anna.taps("3")
+    assert "Je komt met 3 personen" in anna.last_text
+    bert.buttons = list(anna.buttons)  # the same invitation
+    eid = await evening_id(homes)
+    await bert.presses_data(f"ev:a:{eid}:maybe")
+    assert "misschien" in bert.last_text
+    await staff.says("/avonden")
+    assert "Ja: 1 (3 personen) · Misschien: 1 · Nee: 0" in staff.last_text
+    await staff.taps("Familieavond met muziek")
+    assert "• Anna de Vries (3)" in staff.last_text and "• Bert" in staff.last_text
+    await anna.presses_data(f"ev:a:{eid}:no")
+    assert "Jammer dat je niet kunt" in anna.last_text
+    await staff.says("/avonden")
+    assert "Ja: 0 (0 personen) · Misschien: 1 · Nee: 1" in staff.last_text
+
+
+async def test_only_staff_of_that_location_see_names_and_forged_buttons_fail_gracefully(
+    homes: BotCore,
+) -> None:
+    await family(homes, 641, "Anna de Vries")
+    staff = await staff_user(homes, 640, location_key=LINDE)
+    elsewhere = await staff_user(homes, 642, location_key=EIK)
+    await new_evening(staff)
+    eid = await evening_id(homes)
+    for data in (f"eva:show:{eid}", f"eva:cancel_yes:{eid}", f"eva:edit:{eid}:title", "eva:show:x",
+                 "eva:show:99999", "eva:edit", f"ev:a:{eid}:yes", "ev:a:1:perhaps", "ev:n:1:99"):  # fmt: skip
+        await elsewhere.presses_data(data)
+        assert elsewhere.last.toast == "Deze knop werkt niet meer.", data
+        assert "Anna" not in elsewhere.last_text
+    await elsewhere.says("/avonden")
+    assert "Er zijn geen komende familieavonden" in elsewhere.last_text
+    caregiver = await onboarded(homes, 643)
+    await caregiver.says("/bestaatniet")
+    unknown = caregiver.last_text
+    for command in ("/avonden", "/avond_nieuw", "/avond_qr"):
+        await caregiver.says(command)
+        assert caregiver.last_text == unknown
+    async with homes.db.transaction() as session:
+        evening = await session.get(FamilyEvening, eid)
+        assert evening is not None and evening.status == "active" and evening.version == 1
+
+
+async def test_a_full_evening_offers_the_waiting_list_and_a_cancellation_moves_it_up(
+    homes: BotCore,
+) -> None:
+    anna = await family(homes, 651, "Anna")
+    bert = await family(homes, 652, "Bert")
+    staff = await staff_user(homes, 650, location_key=LINDE)
+    await new_evening(staff, max_guests=4)
+    eid = await evening_id(homes)
+    await anna.presses_data(f"ev:a:{eid}:yes")
+    await anna.taps("3")
+    await bert.presses_data(f"ev:a:{eid}:yes")
+    await bert.taps("2")
+    assert "Er zijn nog 1 plaatsen" in bert.last_text
+    await bert.taps("Zet me op de wachtlijst")
+    assert "Je staat op de wachtlijst" in bert.last_text
+    await staff.says("/avonden")
+    assert "Wachtlijst: 1" in staff.last_text
+    sender = RecordingSender()
+    await tick(homes, sender)  # the invitations
+    await anna.presses_data(f"ev:a:{eid}:no")
+    texts = await tick(homes, sender)
+    assert texts[-1].startswith("Er is plek: Familieavond met muziek")
+    assert sender.sent[-1][0] == bert.user_id
+    bert_id = await caregiver_id(homes, bert.user_id)
+    async with homes.db.transaction() as session:
+        rsvp = await session.get(EveningRsvp, (eid, bert_id))
+        assert rsvp is not None and rsvp.answer == "yes" and not rsvp.waitlisted
+
+
+async def caregiver_id(core: BotCore, user_id: int) -> int:
+    from bot.db.models import Caregiver
+
+    async with core.db.transaction() as session:
+        return int(
+            await session.scalar(select(Caregiver.id).where(Caregiver.telegram_user_id == user_id))
+            or 0
+        )
+
+
+# ---------------------------------------------------------------- reminders, edit, cancel
+
+
+async def test_reminders_come_7_and_1_days_before_at_1830_once_and_not_after_no(
+    homes: BotCore, clock: FakeClock
+) -> None:
+    anna = await family(homes, 661, "Anna")
+    bert = await family(homes, 662, "Bert")
+    staff = await staff_user(homes, 660, location_key=LINDE)
+    await new_evening(staff)
+    sender = RecordingSender()
+    await tick(homes, sender)
+    eid = await evening_id(homes)
+    await bert.presses_data(f"ev:a:{eid}:no")
+    reminders = [(due, c) for kind, due, c in await pending_kinds(homes) if kind == "evening_reminder"]
+    anna_id = await caregiver_id(homes, anna.user_id)
+    assert sorted({due for due, c in reminders if c == anna_id}) == [
+        local(2026, 12, 5, 18, 30), local(2026, 12, 11, 18, 30)
+    ]  # fmt: skip
+    clock.set(local(2026, 12, 5, 18, 30))
+    first = await tick(homes, sender)
+    assert first == [first[0]] and first[0].startswith("Herinnering: Familieavond met muziek")
+    assert sender.sent[-1][0] == anna.user_id
+    assert await tick(homes, sender) == []
+    clock.set(local(2026, 12, 11, 18, 31))
+    assert len(await tick(homes, sender)) == 1
+    clock.set(local(2026, 12, 13, 12, 0))
+    assert await tick(homes, sender) == []
+
+
+async def test_moving_the_date_tells_subscribers_and_replans_the_reminders(
+    homes: BotCore, clock: FakeClock
+) -> None:
+    anna = await family(homes, 671, "Anna")
+    staff = await staff_user(homes, 670, location_key=LINDE)
+    await new_evening(staff)
+    sender = RecordingSender()
+    await tick(homes, sender)
+    eid = await evening_id(homes)
+    await staff.presses_data(f"eva:show:{eid}")
+    await staff.taps("Datum en tijd wijzigen")
+    await staff.says("19-12 19:00")
+    assert "De nieuwe datum is zaterdag 19 december 2026 om 19:00" in staff.last_text
+    assert "Eerst was het zaterdag 12 december 2026 om 19:30" in staff.last_text
+    await staff.taps("Ja, klopt")
+    assert "Gewijzigd. 1 familieleden krijgen bericht" in staff.last_text
+    (notice,) = await tick(homes, sender)
+    assert notice.startswith("Gewijzigd: Familieavond met muziek – De Linde")
+    assert "zaterdag 19 december 2026 om 19:00" in notice and "12 december" in notice
+    anna_id = await caregiver_id(homes, anna.user_id)
+    reminders = sorted(due for kind, due, c in await pending_kinds(homes)
+                       if kind == "evening_reminder" and c == anna_id)  # fmt: skip
+    assert reminders == [local(2026, 12, 12, 18, 30), local(2026, 12, 18, 18, 30)]
+    clock.set(local(2026, 12, 11, 18, 30))  # the old 1-day reminder moment: nothing
+    assert await tick(homes, sender) == []
+
+
+async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminders(
+    homes: BotCore, clock: FakeClock
+) -> None:
+    anna = await family(homes, 681, "Anna")
+    staff = await staff_user(homes, 680, location_key=LINDE)
+    await new_evening(staff)
+    sender = RecordingSender()
+    await tick(homes, sender)
+    eid = await evening_id(homes)
+    await staff.presses_data(f"eva:show:{eid}")
+    await staff.taps("Avond afzeggen")
+    assert "Wil je Familieavond met muziek op zaterdag 12 december" in staff.last_text
+    await staff.taps("Ja, afzeggen")
+    assert "is afgezegd. 1 familieleden krijgen bericht" in staff.last_text
+    (notice,) = await tick(homes, sender)
+    assert notice.startswith("Gaat niet door: Familieavond met muziek – De Linde")
+    await anna.presses_data(f"ev:a:{eid}:yes")
+    assert "gaat niet door" in anna.last_text
+    for day in (5, 11, 12):
+        clock.set(local(2026, 12, day, 18, 45))
+        assert await tick(homes, sender) == []
