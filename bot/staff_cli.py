@@ -1,4 +1,5 @@
-"""Operator commands for staff and locations: `python -m bot staff ...` and `location ...`.
+"""Operator commands for staff and locations: `python -m bot staff ...` and `location ...`
+(add, set, list, and qr: the families' subscription link and a printable QR code).
 
 Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
 """
@@ -6,17 +7,22 @@ Only the operator (who runs the bot) can make staff: an invitation is printed he
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from pathlib import Path
+from typing import TextIO, TypeVar
 
 from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.db.session import Database
 from bot.features import staff
+from bot.features.evenings_files import qr_png, subscribe_link
+from bot.features.evenings_plan import replan_location
 from bot.features.staff_models import Location
 
 UsernameLookup = Callable[[], Awaitable[str]]
+T = TypeVar("T")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     revoke = actions.add_parser("revoke", help="end a staff membership (id from staff list)")
     revoke.add_argument("member_id", type=int)
 
-    places = sub.add_parser("location", help="care-home locations: add, list")
+    places = sub.add_parser("location", help="care-home locations: add, set, list, qr")
     place_actions = places.add_subparsers(dest="action", required=True)
     add = place_actions.add_parser("add", help="add a location")
     add.add_argument("key", help="stable id: lowercase letters, digits, '-' (e.g. de-linde)")
@@ -43,7 +49,51 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--address", required=True)
     add.add_argument("--organisation", required=True)
     add.add_argument("--example", action="store_true", help="example data, shown as such")
+    _reminder_arguments(add, "default: 7,1", "default: 18:30")
+    change = place_actions.add_parser(
+        "set", help="change a location; reminders of its upcoming evenings follow new settings"
+    )
+    change.add_argument("key")
+    change.add_argument("--name")
+    change.add_argument("--address")
+    change.add_argument("--organisation")
+    _reminder_arguments(change, "", "")
     place_actions.add_parser("list", help="all locations")
+    qr = place_actions.add_parser(
+        "qr", help="the families' subscription link, and its QR code as PNG (for a poster)"
+    )
+    qr.add_argument("key")
+    qr.add_argument("--out", type=Path, help="PNG file (default: qr-<key>.png)")
+
+
+def _reminder_arguments(parser: argparse.ArgumentParser, days: str, at: str) -> None:
+    parser.add_argument(
+        "--reminder-days",
+        type=_checked(staff.parse_reminder_days),
+        metavar="DAYS",
+        help=f"days before an evening that reminders go out, e.g. 7,1, or none ({days})".replace(
+            " ()", ""
+        ),
+    )
+    parser.add_argument(
+        "--reminder-time",
+        type=_checked(staff.parse_reminder_time),
+        metavar="HH:MM",
+        help=f"local time reminders go out ({at})".replace(" ()", ""),
+    )
+
+
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type: the parser's own message on a bad value, in argparse's usual form."""
+
+    def check(text: str) -> T:
+        try:
+            return parse(text)
+        except staff.StaffError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = parse.__name__
+    return check
 
 
 async def run(
@@ -52,30 +102,77 @@ async def run(
     """Carry out one operator command; problems are printed as one line and give exit code 1."""
     try:
         if args.mode == "location":
-            return await _location(db, clock, args, out)
+            return await _location(db, clock, args, username, out)
         return await _staff(db, clock, args, username, out)
     except staff.StaffError as exc:
         print(f"error: {exc}", file=out)
         return 1
 
 
-async def _location(db: Database, clock: Clock, args: argparse.Namespace, out: TextIO) -> int:
+async def _location(
+    db: Database, clock: Clock, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    if args.action == "qr":
+        return await _location_qr(db, args, username, out)
     async with db.transaction() as session:
         if args.action == "add":
             location = await staff.add_location(
                 session, clock.now(), args.key, args.name, args.address, args.organisation,
-                example=args.example,
+                example=args.example, reminder_days=args.reminder_days,
+                reminder_time=args.reminder_time or staff.DEFAULT_REMINDER_TIME,
             )  # fmt: skip
             print(f"location {location.key} added: {location.name}, {location.address}", file=out)
+            return 0
+        if args.action == "set":
+            location = await staff.update_location(
+                session, args.key, name=args.name, address=args.address,
+                organisation=args.organisation, reminder_days=args.reminder_days,
+                reminder_time=args.reminder_time,
+            )  # fmt: skip
+            replanned = 0
+            if args.reminder_days is not None or args.reminder_time is not None:
+                replanned = await replan_location(session, location, clock.now())
+            print(
+                f"location {location.key} changed: {location.name}, {location.address}; "
+                f"{_reminders(location)}; reminders of {replanned} upcoming evening(s) "
+                "planned again",
+                file=out,
+            )
             return 0
         result = await session.execute(select(Location).order_by(Location.key))
         for location in result.scalars():
             marker = " (example)" if location.example else ""
             print(
                 f"{location.key}\t{location.name} ({location.organisation}){marker}\t"
-                f"{location.address}",
+                f"{location.address}\t{_reminders(location)}",
                 file=out,
             )
+    return 0
+
+
+def _reminders(location: Location) -> str:
+    if not location.reminder_days:
+        return "no reminders"
+    days = ",".join(str(d) for d in location.reminder_days)
+    return f"reminders {days} day(s) before at {location.reminder_time}"
+
+
+async def _location_qr(
+    db: Database, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    async with db.transaction() as session:
+        location = await staff.location_by_key(session, args.key)
+    if location is None:
+        raise staff.StaffError(f"no location with key {args.key!r} (see: location list)")
+    link = subscribe_link(await username(), location.key)
+    path: Path = args.out or Path(f"qr-{location.key}.png")
+    try:
+        await asyncio.to_thread(path.write_bytes, qr_png(link))
+    except OSError as exc:
+        raise staff.StaffError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"Subscription link for the families of {location.name}:", file=out)
+    print(link, file=out)
+    print(f"QR code (PNG, print it for the entrance): {path}", file=out)
     return 0
 
 

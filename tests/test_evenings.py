@@ -5,20 +5,27 @@ The clock starts on Monday 23 November 2026, 19:00 in Amsterdam; ticks run `deli
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import zxingcpp
+from icalendar import Calendar
+from PIL import Image
 from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.core import BotCore
 from bot.features.evenings_dates import WhenError, parse_when
+from bot.features.evenings_files import evening_ics
 from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
-from bot.features.staff import add_location
+from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
 from bot.scheduling import ScheduledMessage
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
+from tests.test_staff import operator
 
 LINDE = "de-linde"
 EIK = "de-eik"
@@ -27,9 +34,10 @@ NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 
 async def add_locations(core: BotCore) -> None:
     async with core.db.transaction() as session:
-        await add_location(session, core.clock.now(), LINDE, "De Linde", "Lindelaan 1, Voorbeeldstad",
+        now = core.clock.now()
+        await add_location(session, now, LINDE, "De Linde", "Lindelaan 1, Voorbeeldstad",
                            "Zorggroep Voorbeeld", example=True)  # fmt: skip
-        await add_location(session, core.clock.now(), EIK, "De Eik", "Eikenweg 2, Voorbeelddorp",
+        await add_location(session, now, EIK, "De Eik", "Eikenweg 2, Voorbeelddorp",
                            "Zorggroep Voorbeeld", example=True)  # fmt: skip
 
 
@@ -73,8 +81,7 @@ async def new_evening(
 async def evening_id(core: BotCore, title: str = "Familieavond met muziek") -> int:
     async with core.db.transaction() as session:
         return int(
-            await session.scalar(select(FamilyEvening.id).where(FamilyEvening.title == title))
-            or 0
+            await session.scalar(select(FamilyEvening.id).where(FamilyEvening.title == title)) or 0
         )
 
 
@@ -196,7 +203,9 @@ async def test_staff_create_an_evening_step_by_step_and_subscribers_get_the_invi
     texts = await tick(homes, sender)
     assert sorted(chat for chat, _, _ in sender.sent) == [anna.user_id, bert.user_id]
     assert other.user_id not in {chat for chat, _, _ in sender.sent}
-    assert all(t.splitlines()[0] == "Uitnodiging: Familieavond met muziek – De Linde" for t in texts)
+    assert all(
+        t.splitlines()[0] == "Uitnodiging: Familieavond met muziek – De Linde" for t in texts
+    )
     assert "zaterdag 12 december 2026 om 19:30" in texts[0]
     assert "Lindelaan 1, Voorbeeldstad" in texts[0]
     assert await tick(homes, sender) == []  # once
@@ -255,8 +264,11 @@ async def test_only_staff_of_that_location_see_names_and_forged_buttons_fail_gra
     elsewhere = await staff_user(homes, 642, location_key=EIK)
     await new_evening(staff)
     eid = await evening_id(homes)
-    for data in (f"eva:show:{eid}", f"eva:cancel_yes:{eid}", f"eva:edit:{eid}:title", "eva:show:x",
-                 "eva:show:99999", "eva:edit", f"ev:a:{eid}:yes", "ev:a:1:perhaps", "ev:n:1:99"):  # fmt: skip
+    forged = (
+        f"eva:show:{eid}", f"eva:cancel_yes:{eid}", f"eva:edit:{eid}:title", "eva:show:x",
+        "eva:show:99999", "eva:edit", f"ev:a:{eid}:yes", "ev:a:1:perhaps", "ev:n:1:99",
+    )  # fmt: skip
+    for data in forged:
         await elsewhere.presses_data(data)
         assert elsewhere.last.toast == "Deze knop werkt niet meer.", data
         assert "Anna" not in elsewhere.last_text
@@ -326,7 +338,9 @@ async def test_reminders_come_7_and_1_days_before_at_1830_once_and_not_after_no(
     await tick(homes, sender)
     eid = await evening_id(homes)
     await bert.presses_data(f"ev:a:{eid}:no")
-    reminders = [(due, c) for kind, due, c in await pending_kinds(homes) if kind == "evening_reminder"]
+    reminders = [
+        (due, c) for kind, due, c in await pending_kinds(homes) if kind == "evening_reminder"
+    ]
     anna_id = await caregiver_id(homes, anna.user_id)
     assert sorted({due for due, c in reminders if c == anna_id}) == [
         local(2026, 12, 5, 18, 30), local(2026, 12, 11, 18, 30)
@@ -390,3 +404,84 @@ async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminder
     for day in (5, 11, 12):
         clock.set(local(2026, 12, day, 18, 45))
         assert await tick(homes, sender) == []
+
+
+# ---------------------------------------------------------------- the operator's location settings
+
+
+async def test_reminder_days_and_time_are_set_per_location_and_upcoming_evenings_follow(
+    homes: BotCore,
+) -> None:
+    anna = await family(homes, 691, "Anna")
+    staff = await staff_user(homes, 690, location_key=LINDE)
+    await new_evening(staff)
+    code, out = await operator(
+        homes, "location", "set", LINDE, "--reminder-days", "3", "--reminder-time", "19:15"
+    )
+    assert code == 0, out
+    assert "reminders 3 day(s) before at 19:15" in out and "1 upcoming evening(s)" in out
+    anna_id = await caregiver_id(homes, anna.user_id)
+    reminders = [due for kind, due, c in await pending_kinds(homes)
+                 if kind == "evening_reminder" and c == anna_id]  # fmt: skip
+    assert reminders == [local(2026, 12, 9, 19, 15)]
+    code, out = await operator(homes, "location", "set", LINDE, "--reminder-days", "none")
+    assert code == 0 and "no reminders" in out
+    assert [k for k, _, _ in await pending_kinds(homes) if k == "evening_reminder"] == []
+    code, out = await operator(
+        homes, "location", "add", "de-beuk", "--name", "De Beuk", "--address", "Beukenlaan 3",
+        "--organisation", "Zorggroep Voorbeeld", "--reminder-days", "2,14",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "reminders 14,2 day(s) before at 18:30" in (await operator(homes, "location", "list"))[1]
+
+
+@pytest.mark.parametrize("days", ["0", "7,x", "1,2,3,4,5", "61", ""])
+def test_reminder_days_out_of_range_are_refused_with_the_rule(days: str) -> None:
+    with pytest.raises(StaffError, match="between 1 and 60"):
+        parse_reminder_days(days)
+
+
+@pytest.mark.parametrize("at", ["24:00", "18.30", "1830", "7:5"])
+def test_a_reminder_time_must_be_hours_and_minutes(at: str) -> None:
+    with pytest.raises(StaffError, match="HH:MM"):
+        parse_reminder_time(at)
+
+
+async def test_location_qr_writes_a_png_that_decodes_to_the_subscription_deep_link(
+    homes: BotCore, tmp_path: Path
+) -> None:
+    poster = tmp_path / "poster.png"
+    code, out = await operator(homes, "location", "qr", LINDE, "--out", str(poster))
+    assert code == 0, out
+    link = "https://t.me/mantelzorg_test_bot?start=loc_de-linde"
+    assert link in out.splitlines()
+    assert decode_qr(poster.read_bytes()) == link
+    code, out = await operator(homes, "location", "qr", "nergens", "--out", str(poster))
+    assert code == 1 and "no location with key 'nergens'" in out
+
+
+def decode_qr(png: bytes) -> str:
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    (found,) = zxingcpp.read_barcodes(image)
+    assert found.format == zxingcpp.BarcodeFormat.QRCode
+    return found.text
+
+
+def test_the_calendar_file_is_valid_icalendar_in_utc_with_a_stable_uid() -> None:
+    starts = datetime(2027, 3, 29, 17, 30, tzinfo=UTC)  # 19:30 summer time in Amsterdam
+    data = evening_ics(
+        uid="familieavond-7@mantelzorg-bot", title="Familieavond; met muziek, koor",
+        starts_at=starts, place="de grote zaal", address="Lindelaan 1, Voorbeeldstad",
+        description="Met koffie.\nEn een koor.", version=3, stamp=NOW,
+    )  # fmt: skip
+    calendar = Calendar.from_ical(data)
+    (event,) = calendar.walk("VEVENT")
+    assert event.decoded("dtstart") == starts and event.decoded("dtend") == starts + timedelta(
+        hours=2
+    )
+    assert str(event["summary"]) == "Familieavond; met muziek, koor"
+    assert str(event["location"]) == "de grote zaal, Lindelaan 1, Voorbeeldstad"
+    assert str(event["description"]) == "Met koffie.\nEn een koor."
+    assert int(event["sequence"]) == 3 and str(event["uid"]) == "familieavond-7@mantelzorg-bot"
+    assert all(len(line) <= 75 for line in data.split(b"\r\n"))  # folded as RFC 5545 asks

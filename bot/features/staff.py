@@ -103,6 +103,46 @@ async def scope_name(
 # Operator side (command line) ---------------------------------------------------------------
 
 
+DEFAULT_REMINDER_DAYS = (7, 1)
+DEFAULT_REMINDER_TIME = "18:30"
+MAX_REMINDERS = 4
+MAX_REMINDER_DAYS = 60
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_reminder_days(text: str) -> list[int]:
+    """ "7,1" -> [7, 1]: days before an evening on which reminders go out ("none": none)."""
+    if text.strip().casefold() == "none":
+        return []
+    try:
+        days = sorted({int(part) for part in text.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        days = []
+    if not days or len(days) > MAX_REMINDERS or not all(1 <= d <= MAX_REMINDER_DAYS for d in days):
+        raise StaffError(
+            f"reminder days {text!r}: give 1 to {MAX_REMINDERS} whole numbers of days between 1 "
+            f"and {MAX_REMINDER_DAYS}, separated by commas (e.g. 7,1), or none"
+        )
+    return days
+
+
+def parse_reminder_time(text: str) -> str:
+    """ "18:30" -> "18:30", "9:05" -> "09:05": the local time reminders go out at."""
+    match = _TIME.match(text.strip())
+    if match is None:
+        raise StaffError(f"reminder time {text!r}: use HH:MM, e.g. 18:30")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _required(label: str, value: str, limit: int) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise StaffError(f"location {label} is empty")
+    if len(cleaned) > limit:
+        raise StaffError(f"location {label} is longer than {limit} characters")
+    return cleaned
+
+
 async def add_location(
     session: AsyncSession,
     now: datetime,
@@ -112,27 +152,58 @@ async def add_location(
     organisation: str,
     *,
     example: bool = False,
+    reminder_days: list[int] | None = None,
+    reminder_time: str = DEFAULT_REMINDER_TIME,
 ) -> Location:
     if not KEY_PATTERN.match(key):
         raise StaffError(
             f"location key {key!r}: use 1-40 lowercase letters, digits and '-', e.g. de-linde"
         )
-    for label, value in (("name", name), ("address", address), ("organisation", organisation)):
-        if not value.strip():
-            raise StaffError(f"location {label} is empty")
-    if await location_by_key(session, key) is not None:
-        raise StaffError(f"location {key!r} exists already")
     location = Location(
         key=key,
-        name=name.strip(),
-        address=address.strip(),
-        organisation=organisation.strip(),
-        reminder_days=[7, 1],
-        reminder_time="18:30",
+        name=_required("name", name, 120),
+        address=_required("address", address, 200),
+        organisation=_required("organisation", organisation, 120),
+        reminder_days=list(DEFAULT_REMINDER_DAYS if reminder_days is None else reminder_days),
+        reminder_time=parse_reminder_time(reminder_time),
         example=example,
         created_at=now,
     )
+    if await location_by_key(session, key) is not None:
+        raise StaffError(f"location {key!r} exists already")
     session.add(location)
+    await session.flush()
+    return location
+
+
+async def update_location(
+    session: AsyncSession,
+    key: str,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    organisation: str | None = None,
+    reminder_days: list[int] | None = None,
+    reminder_time: str | None = None,
+) -> Location:
+    """Change what is given; every value is checked before anything changes."""
+    location = await location_by_key(session, key)
+    if location is None:
+        raise StaffError(f"no location with key {key!r} (see: location list)")
+    changes: dict[str, object] = {}
+    for label, value, limit in (("name", name, 120), ("address", address, 200),
+                                ("organisation", organisation, 120)):  # fmt: skip
+        if value is not None:
+            changes[label] = _required(label, value, limit)
+    if reminder_days is not None:
+        changes["reminder_days"] = list(reminder_days)
+    if reminder_time is not None:
+        changes["reminder_time"] = parse_reminder_time(reminder_time)
+    if not changes:
+        raise StaffError("nothing to change: give --name, --address, --organisation, "
+                         "--reminder-days or --reminder-time")  # fmt: skip
+    for field, value in changes.items():
+        setattr(location, field, value)
     await session.flush()
     return location
 
