@@ -129,18 +129,28 @@ async def staff_user(
 class TelegramUser:
     """A caregiver in Telegram: pushes updates into the fake Bot API and waits for the bot."""
 
-    def __init__(self, fake: Any, harness: Any, user_id: int, language_code: str = "nl") -> None:
+    def __init__(
+        self,
+        fake: Any,
+        harness: Any,
+        user_id: int,
+        language_code: str = "nl",
+        first_name: str = "Test",
+    ) -> None:
         self.fake = fake
         self.harness = harness
         self.user_id = user_id
         self.language_code = language_code
+        self.first_name = first_name
         self.seen = 0
 
     async def _await(self, update_id: int) -> None:
         await self.harness.processed(update_id)
 
     async def says(self, text: str) -> None:
-        update_id = self.fake.user_sends_text(self.user_id, text, language_code=self.language_code)
+        update_id = self.fake.user_sends_text(
+            self.user_id, text, first_name=self.first_name, language_code=self.language_code
+        )
         await self._await(update_id)
 
     async def sends(self, kind: str) -> None:

@@ -5,7 +5,9 @@ The clock starts on Monday 23 November 2026, 19:00 in Amsterdam; ticks run `deli
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +23,10 @@ from bot.features.evenings_dates import WhenError, parse_when
 from bot.features.evenings_files import evening_ics
 from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
-from bot.scheduling import ScheduledMessage
+from bot.runtime import build_core
+from bot.scheduling import ScheduledMessage, deliver_due
+from bot.transport.terminal import plain
+from tests.conftest import _truncate_postgres, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
@@ -485,3 +490,35 @@ def test_the_calendar_file_is_valid_icalendar_in_utc_with_a_stable_uid() -> None
     assert str(event["description"]) == "Met koffie.\nEn een koor."
     assert int(event["sequence"]) == 3 and str(event["uid"]) == "familieavond-7@mantelzorg-bot"
     assert all(len(line) <= 75 for line in data.split(b"\r\n"))  # folded as RFC 5545 asks
+
+
+async def test_two_instances_on_postgres_send_each_reminder_exactly_once(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    """Reminders ride on the scheduling rows: two bot instances ticking at the same moment on one
+    PostgreSQL database claim disjoint rows (small batches, so they really interleave)."""
+    await _truncate_postgres(postgres_url)
+    first, second = (build_core(settings_for(postgres_url), clock) for _ in range(2))
+    try:
+        await add_locations(first)
+        families = [await family(first, 5000 + i, f"Familie {i}") for i in range(24)]
+        staff = await staff_user(second, 4999, location_key=LINDE)
+        await new_evening(staff)
+        clock.set(local(2026, 12, 5, 18, 30))  # the 7-day reminder; the invitations are due too
+        senders = (RecordingSender(), RecordingSender())
+
+        async def drain(core: BotCore, sender: RecordingSender, worker: str) -> None:
+            for _ in range(50):  # 48 rows in batches of 5: bounded, ends when nothing is left
+                report = await deliver_due(core, sender, worker, limit=5)  # type: ignore[arg-type]
+                if not report.claimed:
+                    return
+
+        await asyncio.gather(drain(first, senders[0], "one"), drain(second, senders[1], "two"))
+        sent = [(chat, plain(m.text).split(":")[0]) for s in senders for chat, m, _ in s.sent]
+        assert Counter(sent) == Counter(
+            {(f.user_id, kind): 1 for f in families for kind in ("Uitnodiging", "Herinnering")}
+        )
+        assert senders[0].sent and senders[1].sent  # both instances took part
+    finally:
+        await first.db.dispose()
+        await second.db.dispose()
