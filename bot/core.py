@@ -134,6 +134,13 @@ class Context:
     def menu_message(self, intro_key: str = "menu_title") -> OutMessage:
         return self.core.menu_message(self.texts, intro_key)
 
+    def stale_button(self) -> Reply:
+        """The answer to an old, double, forged or no-longer-allowed button: a short toast and
+        the menu, revealing nothing about what the button was for."""
+        return Reply(toast=self.texts.get("stale_button_toast")).add(
+            self.menu_message("finished_button")
+        )
+
 
 @dataclass(frozen=True)
 class _HotStatements:
@@ -245,9 +252,7 @@ class BotCore:
             if handler is None and prefix in registry.staff_buttons and await ctx.is_staff():
                 handler = registry.staff_buttons[prefix]
             if handler is None:
-                return Reply(toast=ctx.texts.get("stale_button_toast")).add(
-                    ctx.menu_message("finished_button")
-                )
+                return ctx.stale_button()
             return await handler(ctx, event)
         for waiting in registry.awaiting:
             answered = await waiting(ctx, event)

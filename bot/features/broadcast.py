@@ -65,10 +65,6 @@ async def my_draft(ctx: Context, broadcast_id: int | None = None) -> Broadcast |
     return draft
 
 
-def stale(ctx: Context) -> Reply:
-    return Reply(toast=ctx.texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
-
-
 # ---------------------------------------------------------------- composing
 
 
@@ -383,7 +379,7 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
 async def on_button(ctx: Context, event: Event) -> Reply:
     parts = event.text.split(":")
     if len(parts) < 3 or not parts[2].isdigit():
-        return stale(ctx)
+        return ctx.stale_button()
     action, broadcast_id = parts[1], int(parts[2])
     if action == "scope":
         return await on_scope(ctx, broadcast_id)
@@ -391,7 +387,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         return await on_cancel(ctx, broadcast_id)
     draft = await my_draft(ctx, broadcast_id)
     if draft is None:
-        return stale(ctx)
+        return ctx.stale_button()
     texts = ctx.texts
     if action == "stop":
         await ctx.session.delete(draft)
@@ -414,13 +410,13 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         )
     if draft.step == "time" and action == "now":
         return await send_now(ctx, draft)
-    return stale(ctx)
+    return ctx.stale_button()
 
 
 async def on_scope(ctx: Context, member_id: int) -> Reply:
     scope = next((s for s in await scopes_of(ctx) if s.member_id == member_id), None)
     if scope is None or await my_draft(ctx) is not None:
-        return stale(ctx)
+        return ctx.stale_button()
     name = await scope_name(ctx.session, scope.steunpunt_key, scope.location_id)
     reply = await show_step(ctx, await new_draft(ctx, scope))
     reply.pressed_label = name
@@ -453,7 +449,7 @@ async def on_audience_button(ctx: Context, draft: Broadcast, action: str, args: 
         served = {code: name for code, name, _ in await municipality_counts(ctx, draft)}
         code = args[0]
         if code not in served:
-            return stale(ctx)
+            return ctx.stale_button()
         chosen = list(draft.municipality_codes or [])
         chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
         draft.municipality_codes = chosen
@@ -464,7 +460,7 @@ async def on_audience_button(ctx: Context, draft: Broadcast, action: str, args: 
         reply = await preview(ctx, draft)
         reply.pressed_label = texts.get("notice_municipalities_done")
         return reply
-    return stale(ctx)
+    return ctx.stale_button()
 
 
 async def send_now(ctx: Context, draft: Broadcast) -> Reply:
@@ -547,7 +543,7 @@ async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
         or broadcast.status == "draft"
         or await active_scope(ctx, broadcast) is None
     ):
-        return stale(ctx)
+        return ctx.stale_button()
     texts = ctx.texts
     if broadcast.status not in ("scheduled", "sending"):
         return Reply(toast=texts.get("notice_already_finished")).add(
@@ -631,7 +627,7 @@ async def on_notices_button(ctx: Context, event: Event) -> Reply:
     source = event.text.partition(":")[2]
     names = dict(await sources_of(ctx.session, ctx.caregiver.id))
     if source not in names:
-        return stale(ctx)
+        return ctx.stale_button()
     texts = ctx.texts
     removed = await ctx.session.execute(
         delete(NoticeOptOut).where(

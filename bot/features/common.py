@@ -176,7 +176,7 @@ async def on_option(ctx: Context, event: Event) -> Reply:
         return Reply(pressed_label=ctx.texts.get("privacy_withdraw_no")).add(
             OutMessage(ctx.texts.get("privacy_kept")), ctx.menu_message()
         )
-    return Reply(toast=ctx.texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
+    return ctx.stale_button()
 
 
 async def on_menu_button(ctx: Context, event: Event) -> Reply:

@@ -29,6 +29,7 @@ from bot.features.evenings_plan import (
     PREFIX,
     answer_text,
     answers_of,
+    button_number,
     drop_pending,
     evening_and_location,
     evening_message,
@@ -46,14 +47,6 @@ from bot.scheduling import ScheduledMessage
 
 COMMAND = "mijnavonden"
 MAX_LISTED = 10
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
-def stale(ctx: Context) -> Reply:
-    return Reply(toast=ctx.texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
 
 
 def menu_button(ctx: Context) -> Button:
@@ -116,7 +109,7 @@ async def _invitations_of(ctx: Context, location: Location) -> list[OutMessage]:
 async def subscribe(ctx: Context, location_id: int) -> Reply:
     location = await ctx.session.get(Location, location_id)
     if location is None:
-        return stale(ctx)
+        return ctx.stale_button()
     reply = Reply(pressed_label=ctx.texts.get("evening_subscribe_yes"))
     name = location.name
     if await is_subscribed(ctx.session, ctx.caregiver.id, location.id):
@@ -140,7 +133,7 @@ async def unsubscribe(ctx: Context, location_id: int) -> Reply:
     subscription = await ctx.session.get(LocationSubscription, (ctx.caregiver.id, location_id))
     location = await ctx.session.get(Location, location_id)
     if subscription is None or location is None:
-        return stale(ctx)
+        return ctx.stale_button()
     await ctx.session.delete(subscription)
     # Pending invitations and reminders are skipped by their handlers; remove them right away.
     for evening in await upcoming_of_location(ctx, location_id):
@@ -167,12 +160,12 @@ async def _loaded(
     """The evening a caregiver acts on, or the reply that says why they cannot (any more)."""
     found = await evening_and_location(ctx.session, evening_id, lock=lock)
     if found is None:
-        return stale(ctx)
+        return ctx.stale_button()
     evening, location = found
     answers = await answers_of(ctx.session, evening.id)
     mine = next((r for r in answers if r.caregiver_id == ctx.caregiver.id), None)
     if not await _may_answer(ctx, evening, mine):
-        return stale(ctx)
+        return ctx.stale_button()
     if evening.status != "active":
         text = ctx.texts.get("evening_gone_cancelled", title=evening.title)
         return Reply(toast=ctx.texts.get("stale_button_toast")).add(
@@ -388,7 +381,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
     act on the evening or location is checked again."""
     parts = event.text.split(":")
     what = parts[1] if len(parts) > 1 else ""
-    number = _int(parts[2]) if len(parts) > 2 else None
+    number = button_number(parts[2]) if len(parts) > 2 else None
     value = parts[3] if len(parts) > 3 else ""
     texts = ctx.texts
     if what == "nosub" and len(parts) == 2:
@@ -401,13 +394,13 @@ async def on_button(ctx: Context, event: Event) -> Reply:
                                                               f"m:{COMMAND}")))
         )  # fmt: skip
     if number is None:
-        return stale(ctx)
+        return ctx.stale_button()
     if what == "sub" and len(parts) == 3:
         return await subscribe(ctx, number)
     if what == "unsub" and len(parts) == 3:
         location = await ctx.session.get(Location, number)
         if location is None or not await is_subscribed(ctx.session, ctx.caregiver.id, number):
-            return stale(ctx)
+            return ctx.stale_button()
         question = texts.get("evening_unsubscribe_question", name=location.name)
         buttons = rows(
             Button(texts.get("evening_unsubscribe_yes"), f"{PREFIX}:unsub_yes:{number}"),
@@ -419,14 +412,14 @@ async def on_button(ctx: Context, event: Event) -> Reply:
     if what == "a" and len(parts) == 4 and value in ANSWERS:
         return await on_answer(ctx, number, value)
     if what in ("n", "w") and len(parts) == 4:
-        people = _int(value)
+        people = button_number(value)
         if people is not None and 1 <= people <= MAX_PARTY:
             return await on_party(ctx, number, people, waitlist=what == "w")
     if what == "ics" and len(parts) == 3:
         return await on_calendar(ctx, number)
     if what == "open" and len(parts) == 3:
         return await on_open(ctx, number)
-    return stale(ctx)
+    return ctx.stale_button()
 
 
 # ---------------------------------------------------------------- scheduled messages

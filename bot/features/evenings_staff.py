@@ -29,6 +29,7 @@ from bot.features.evenings_plan import (
     KIND_REMINDER,
     STAFF_PREFIX,
     answers_of,
+    button_number,
     count,
     details_lines,
     drop_pending,
@@ -54,16 +55,8 @@ FIELDS = ("starts_at", "place", "title", "description", "max_guests")
 LISTED = 15
 
 
-def stale(ctx: Context) -> Reply:
-    return Reply(toast=ctx.texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
-
-
 def stop_button(ctx: Context) -> Button:
     return Button(ctx.texts.get("evening_button_stop"), f"{P}:stop")
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 async def _staff_location(ctx: Context, location_id: int) -> Location | None:
@@ -234,7 +227,7 @@ async def on_draft_text(ctx: Context, event: Event) -> Reply | None:
             old = evening.starts_at if evening else None
         return reply.add(_when_question(ctx, moment, old))
     if step in ("max", "edit_max_guests"):
-        number = _int(text)
+        number = button_number(text)
         if number is None or not 1 <= number <= GUESTS_MAX:
             return reply.add(
                 OutMessage(texts.get("evening_max_not_a_number")), _ask(ctx, step, location)
@@ -271,7 +264,7 @@ async def _confirm_edit(ctx: Context, draft: EveningDraft, location: Location, f
     evening = await ctx.session.get(FamilyEvening, draft.evening_id)
     if evening is None:
         await ctx.session.delete(draft)
-        return stale(ctx)
+        return ctx.stale_button()
     draft.step = f"confirm_edit_{field}"
     value = draft.data.get(field)
     shown = _max_text(ctx, value) if field == "max_guests" else str(value or "–")
@@ -331,7 +324,7 @@ async def apply_edit(ctx: Context, draft: EveningDraft, location: Location) -> R
     field = "starts_at" if field == "when" else field
     if evening is None or field not in FIELDS or field not in draft.data:
         await ctx.session.delete(draft)
-        return stale(ctx)
+        return ctx.stale_button()
     await ctx.session.delete(draft)
     if evening.status != "active" or evening.starts_at <= ctx.now:
         return Reply().add(OutMessage(ctx.texts.get("evening_staff_not_editable")))
@@ -509,15 +502,15 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         )
     if len(parts) == 2:
         return await _draft_button(ctx, what)
-    number = _int(parts[2])
+    number = button_number(parts[2])
     if number is None:
-        return stale(ctx)
+        return ctx.stale_button()
     if what == "new" and len(parts) == 3:
         location = await _staff_location(ctx, number)
-        return await start_draft(ctx, location) if location is not None else stale(ctx)
+        return await start_draft(ctx, location) if location is not None else ctx.stale_button()
     found = await _staff_evening(ctx, number)
     if found is None:
-        return stale(ctx)
+        return ctx.stale_button()
     evening, location = found
     if what == "show" and len(parts) == 3:
         return Reply().add(await evening_card(ctx, evening, location))
@@ -550,13 +543,13 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         return Reply().add(OutMessage(question, buttons))
     if what == "cancel_yes" and len(parts) == 3:
         return await cancel_evening(ctx, evening, location)
-    return stale(ctx)
+    return ctx.stale_button()
 
 
 async def _draft_button(ctx: Context, what: str) -> Reply:
     found = await _draft_and_location(ctx)
     if found is None:
-        return stale(ctx)
+        return ctx.stale_button()
     draft, location = found
     texts = ctx.texts
     step = draft.step
@@ -586,7 +579,7 @@ async def _draft_button(ctx: Context, what: str) -> Reply:
         return await create_evening(ctx, draft, location)
     if what == "apply" and editing and step.startswith("confirm_edit_"):
         return await apply_edit(ctx, draft, location)
-    return stale(ctx)
+    return ctx.stale_button()
 
 
 # ---------------------------------------------------------------- wiring

@@ -105,7 +105,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         return Reply(pressed_label=ctx.texts.get("forget_no")).add(
             OutMessage(ctx.texts.get("privacy_kept")), ctx.menu_message()
         )
-    return Reply(toast=ctx.texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
+    return ctx.stale_button()
 
 
 def register(registry: Registry) -> None:
