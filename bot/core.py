@@ -74,6 +74,10 @@ class Registry:
     # Builds the message of a due `ScheduledMessage` by its kind (see `bot.scheduling`):
     # `async def h(ctx, row) -> OutMessage | None` (None: nothing to send any more).
     scheduled: dict[str, ScheduledHandler] = field(default_factory=dict)
+    # Kinds of scheduled messages the caregiver asked for on their own, apart from the consent to
+    # store answers (e.g. invitations of a care home they subscribed to): withdrawing that consent
+    # leaves them planned.
+    kept_without_consent: set[str] = field(default_factory=set)
     # Features waiting for typed input (e.g. a check-in's follow-up), asked in order before an
     # open dialog and the fallback; each returns None when it is not waiting for this caregiver.
     awaiting: list[AwaitingHandler] = field(default_factory=list)

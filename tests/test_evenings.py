@@ -22,7 +22,9 @@ from bot.core import BotCore
 from bot.features.evenings_dates import WhenError, parse_when
 from bot.features.evenings_files import evening_ics
 from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.evenings_plan import reminder_moments
 from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
+from bot.features.staff_models import Location
 from bot.runtime import build_core
 from bot.scheduling import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
@@ -522,3 +524,61 @@ async def test_two_instances_on_postgres_send_each_reminder_exactly_once(
     finally:
         await first.db.dispose()
         await second.db.dispose()
+
+
+async def test_withdrawing_consent_for_answers_keeps_the_invitations_asked_for_by_subscribing(
+    homes: BotCore,
+) -> None:
+    anna = await onboarded(homes, 711, display_name="Anna")
+    await anna.says(f"/start loc_{LINDE}")
+    assert "zien de medewerkers van De Linde je naam" in anna.last_text  # said before subscribing
+    await anna.taps("Ja, graag")
+    staff = await staff_user(homes, 710, location_key=LINDE)
+    await new_evening(staff)
+    await anna.says("/privacy")
+    await anna.taps("Toestemming intrekken")
+    await anna.taps("Ja, wis alles")
+    assert "gewist" in anna.last_text
+    anna_id = await caregiver_id(homes, anna.user_id)
+    kinds = sorted(kind for kind, _, c in await pending_kinds(homes) if c == anna_id)
+    assert kinds == ["evening_invite", "evening_reminder", "evening_reminder"]
+    (invite,) = await tick(homes, RecordingSender())
+    assert invite.startswith("Uitnodiging: Familieavond met muziek")
+
+
+def test_reminders_keep_their_local_time_across_the_change_to_summer_time() -> None:
+    location = Location(reminder_days=[7, 1], reminder_time="18:30")
+    evening = FamilyEvening(starts_at=local(2027, 4, 1, 19, 30))  # Thursday after the change
+    moments = reminder_moments(evening, location, NOW)
+    assert moments == [
+        (7, datetime(2027, 3, 25, 17, 30, tzinfo=UTC)),  # CET, UTC+1
+        (1, datetime(2027, 3, 31, 16, 30, tzinfo=UTC)),  # CEST, UTC+2
+    ]
+
+
+def test_no_reminder_lands_in_the_past_or_right_after_the_invitation() -> None:
+    location = Location(reminder_days=[7, 1], reminder_time="18:30")
+    evening = FamilyEvening(starts_at=local(2026, 11, 27, 19, 30))  # Friday, four days ahead
+    assert reminder_moments(evening, location, NOW) == [(1, local(2026, 11, 26, 18, 30))]
+    tomorrow = FamilyEvening(starts_at=local(2026, 11, 24, 19, 30))
+    assert reminder_moments(tomorrow, location, NOW) == []  # 18:30 today has passed
+
+
+async def test_a_new_reminder_time_on_the_day_keeps_the_reminder_and_never_repeats_a_sent_one(
+    homes: BotCore, clock: FakeClock
+) -> None:
+    anna = await family(homes, 721, "Anna")
+    staff = await staff_user(homes, 720, location_key=LINDE)
+    await new_evening(staff)  # Saturday 12 December 19:30
+    sender = RecordingSender()
+    assert len(await tick(homes, sender)) == 1  # the invitation
+    clock.set(local(2026, 12, 5, 18, 30))
+    assert len(await tick(homes, sender)) == 1  # 7 days before
+    clock.set(local(2026, 12, 11, 10, 0))
+    assert (await operator(homes, "location", "set", LINDE, "--reminder-time", "19:00"))[0] == 0
+    clock.set(local(2026, 12, 11, 19, 0))  # nine hours later: still reminded, at the new time
+    (reminder,) = await tick(homes, sender)
+    assert reminder.startswith("Herinnering") and sender.sent[-1][0] == anna.user_id
+    assert (await operator(homes, "location", "set", LINDE, "--reminder-time", "19:30"))[0] == 0
+    clock.set(local(2026, 12, 11, 19, 45))
+    assert await tick(homes, sender) == []  # this evening's 1-day reminder went out already

@@ -109,8 +109,14 @@ async def forget_answers(ctx: Context) -> None:
     caregiver (consent withdrawn): what the bot would still send by itself goes too."""
     cid = ctx.caregiver.id
     tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice)
-    for table in (*tables, ScheduledMessage):
+    for table in tables:
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
+    await ctx.session.execute(
+        delete(ScheduledMessage).where(
+            ScheduledMessage.caregiver_id == cid,
+            ScheduledMessage.kind.not_in(ctx.core.registry.kept_without_consent),
+        )
+    )
     # The saved steunpunt was asked for explicitly and needs no consent; the postcode does.
     await ctx.session.execute(
         update(CaregiverSteunpunt)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from bot.core import Context, Registry
+from bot.core import Context, MenuEntry, Registry
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features import evenings_staff
@@ -25,6 +25,7 @@ from bot.features.evenings_plan import (
     KIND_INVITE,
     KIND_PROMOTED,
     KIND_REMINDER,
+    KINDS,
     MAX_PARTY,
     PREFIX,
     answer_text,
@@ -540,6 +541,7 @@ async def send_promoted(ctx: Context, row: ScheduledMessage) -> OutMessage | Non
 def register(registry: Registry) -> None:
     registry.start_payloads[SUBSCRIBE_PREFIX] = on_subscribe_link
     registry.commands[COMMAND] = on_my_evenings
+    registry.menu.append(MenuEntry(COMMAND, "menu_evenings", 50))
     registry.buttons[PREFIX] = on_button
     registry.scheduled.update(
         {
@@ -550,4 +552,6 @@ def register(registry: Registry) -> None:
             KIND_PROMOTED: send_promoted,
         }
     )
+    # Subscribing to a location is its own request, needing no consent to store answers.
+    registry.kept_without_consent.update(KINDS)
     evenings_staff.register(registry)

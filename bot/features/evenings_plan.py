@@ -187,17 +187,21 @@ def evening_message(
 
 
 def reminder_moments(
-    evening: FamilyEvening, location: Location, now: datetime
+    evening: FamilyEvening,
+    location: Location,
+    now: datetime,
+    min_gap: timedelta = MIN_REMINDER_GAP,
 ) -> list[tuple[int, datetime]]:
-    """(days before, moment) of the location's reminders for this evening that are still to come:
-    on the local day `days` before, at the location's reminder time (DST-correct)."""
+    """(days before, moment) of the location's reminders for this evening that are still to come
+    (at least `min_gap` from now): on the local day `days` before, at the location's reminder
+    time (DST-correct)."""
     hour, _, minute = location.reminder_time.partition(":")
     at = time(int(hour), int(minute or 0))
     evening_day = local_date(evening.starts_at)
     moments = []
     for days in sorted({int(d) for d in location.reminder_days if int(d) > 0}, reverse=True):
         due = at_local(evening_day - timedelta(days=days), at)
-        if now + MIN_REMINDER_GAP <= due < evening.starts_at:
+        if now + min_gap <= due < evening.starts_at:
             moments.append((days, due))
     return moments
 
@@ -212,26 +216,57 @@ def plan_reminders(
     location: Location,
     caregiver_ids: list[int],
     now: datetime,
+    *,
+    min_gap: timedelta = MIN_REMINDER_GAP,
+    already_sent: frozenset[tuple[int, int]] = frozenset(),
 ) -> int:
+    """Reminder rows for each caregiver, except the (caregiver, days) in `already_sent`."""
     quiet_ok = in_quiet_window(time.fromisoformat(location.reminder_time))
     planned = 0
-    for days, due in reminder_moments(evening, location, now):
+    for days, due in reminder_moments(evening, location, now, min_gap):
         for caregiver_id in caregiver_ids:
+            if (caregiver_id, days) in already_sent:
+                continue
             extra = payload(evening, days=days, quiet_ok=quiet_ok)
             schedule(session, caregiver_id, KIND_REMINDER, due, now, extra)
             planned += 1
     return planned
 
 
+async def sent_reminders(
+    session: AsyncSession, evening: FamilyEvening
+) -> frozenset[tuple[int, int]]:
+    """(caregiver, days before) of the reminders already sent for this version of the evening."""
+    days = ScheduledMessage.payload["days"].as_integer()
+    result = await session.execute(
+        select(ScheduledMessage.caregiver_id, days).where(
+            ScheduledMessage.kind == KIND_REMINDER,
+            ScheduledMessage.status == "sent",
+            ScheduledMessage.payload["evening_id"].as_integer() == evening.id,
+            ScheduledMessage.payload["version"].as_integer() == evening.version,
+        )
+    )
+    return frozenset((int(c), int(d)) for c, d in result.all() if d is not None)
+
+
 async def replan_reminders(
-    session: AsyncSession, evening: FamilyEvening, location: Location, now: datetime
+    session: AsyncSession,
+    evening: FamilyEvening,
+    location: Location,
+    now: datetime,
+    *,
+    min_gap: timedelta = MIN_REMINDER_GAP,
 ) -> None:
     """Plan the evening's reminders again from scratch (after a change of the evening or of the
-    location's reminder settings): every subscriber except those who said they do not come."""
+    location's reminder settings): every subscriber except those who said they do not come, and
+    none that was already sent for this version of the evening."""
     await drop_pending(session, evening.id, (KIND_REMINDER,))
     not_coming = {r.caregiver_id for r in await answers_of(session, evening.id) if r.answer == "no"}
     families = [c for c in await subscriber_ids(session, location.id) if c not in not_coming]
-    plan_reminders(session, evening, location, families, now)
+    plan_reminders(
+        session, evening, location, families, now, min_gap=min_gap,
+        already_sent=await sent_reminders(session, evening),
+    )  # fmt: skip
 
 
 async def replan_location(session: AsyncSession, location: Location, now: datetime) -> int:
@@ -247,7 +282,8 @@ async def replan_location(session: AsyncSession, location: Location, now: dateti
         )
     )
     for evening in evenings:
-        await replan_reminders(session, evening, location, now)
+        # No message goes with a change of settings: a reminder due soon is still wanted.
+        await replan_reminders(session, evening, location, now, min_gap=timedelta(0))
     return len(evenings)
 
 
