@@ -139,7 +139,7 @@ async def test_serve_refuses_new_connections_but_answers_the_update_in_hand(
     process = await start_bot("serve", env, tmp_path)
     try:
         await wait_healthy(f"http://127.0.0.1:{port}", process)
-        fake.delay_next("sendMessage", 2.0)  # Telegram is slow with the reply
+        fake.delay_next("sendMessage", 4.0)  # Telegram is slow with the reply: room for a busy CI
         status, _ = await fake.post_to_webhook(
             f"http://127.0.0.1:{port}/telegram/webhook", hulp_update(900, 43), SECRET
         )
