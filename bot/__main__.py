@@ -253,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(directory(settings, args.action, args.file))
         elif args.mode in ("staff", "location"):
-            # An invitation link names the bot, so `staff invite` needs the token (getMe).
-            needs_token = args.mode == "staff" and args.action == "invite"
+            # An invitation or subscription link names the bot: those need the token (getMe).
+            needs_token = (args.mode, args.action) in (("staff", "invite"), ("location", "qr"))
             settings = _settings(require_token=needs_token)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(operator(settings, args))

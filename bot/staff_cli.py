@@ -49,7 +49,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--address", required=True)
     add.add_argument("--organisation", required=True)
     add.add_argument("--example", action="store_true", help="example data, shown as such")
-    _reminder_arguments(add, "default: 7,1", "default: 18:30")
+    _reminder_arguments(add, defaults=" (default: 7,1 at 18:30)")
     change = place_actions.add_parser(
         "set", help="change a location; reminders of its upcoming evenings follow new settings"
     )
@@ -57,7 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     change.add_argument("--name")
     change.add_argument("--address")
     change.add_argument("--organisation")
-    _reminder_arguments(change, "", "")
+    _reminder_arguments(change, defaults="")
     place_actions.add_parser("list", help="all locations")
     qr = place_actions.add_parser(
         "qr", help="the families' subscription link, and its QR code as PNG (for a poster)"
@@ -66,20 +66,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     qr.add_argument("--out", type=Path, help="PNG file (default: qr-<key>.png)")
 
 
-def _reminder_arguments(parser: argparse.ArgumentParser, days: str, at: str) -> None:
+def _reminder_arguments(parser: argparse.ArgumentParser, *, defaults: str) -> None:
     parser.add_argument(
         "--reminder-days",
         type=_checked(staff.parse_reminder_days),
         metavar="DAYS",
-        help=f"days before an evening that reminders go out, e.g. 7,1, or none ({days})".replace(
-            " ()", ""
-        ),
+        help=f"days before an evening that reminders go out, e.g. 7,1, or none{defaults}",
     )
     parser.add_argument(
         "--reminder-time",
         type=_checked(staff.parse_reminder_time),
         metavar="HH:MM",
-        help=f"local time reminders go out ({at})".replace(" ()", ""),
+        help=f"local time the reminders go out{defaults}",
     )
 
 
