@@ -15,7 +15,7 @@ import pytest
 import zxingcpp
 from icalendar import Calendar
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.core import BotCore
@@ -23,6 +23,7 @@ from bot.features.evenings_dates import WhenError, parse_when
 from bot.features.evenings_files import evening_ics
 from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings_plan import reminder_moments
+from bot.features.retention import sweep
 from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
 from bot.features.staff_models import Location
 from bot.runtime import build_core
@@ -582,3 +583,16 @@ async def test_a_new_reminder_time_on_the_day_keeps_the_reminder_and_never_repea
     assert (await operator(homes, "location", "set", LINDE, "--reminder-time", "19:30"))[0] == 0
     clock.set(local(2026, 12, 11, 19, 45))
     assert await tick(homes, sender) == []  # this evening's 1-day reminder went out already
+
+
+async def test_answers_to_evenings_are_removed_by_the_retention_sweep_like_other_answers(
+    homes: BotCore, clock: FakeClock
+) -> None:
+    anna = await family(homes, 731, "Anna")
+    staff = await staff_user(homes, 730, location_key=LINDE)
+    await new_evening(staff)
+    await anna.presses_data(f"ev:a:{await evening_id(homes)}:maybe")
+    clock.set(NOW + timedelta(days=30 * 25))  # past RETENTION_MONTHS (24)
+    assert (await sweep(homes)).answers_removed >= 1
+    async with homes.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(EveningRsvp)) == 0

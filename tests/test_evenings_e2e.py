@@ -146,6 +146,7 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
     await tick(harness)
     (cancelled,) = texts_since(anna)
     assert cancelled.startswith("Gaat niet door: Familieavond over dementie")
+    assert "Staat de avond in je agenda? Haal hem er dan uit." in cancelled
     assert texts_since(bert) == []
     await anna.says("/mijnavonden")
     assert "Er zijn nu geen avonden gepland" in anna.last_text

@@ -39,7 +39,6 @@ def evening_ics(
     description: str,
     version: int,
     stamp: datetime,
-    cancelled: bool = False,
 ) -> bytes:
     """One VEVENT in UTC (every calendar app shows it in the phone's own time zone).
 
@@ -49,7 +48,7 @@ def evening_ics(
     calendar = Calendar()
     calendar.add("prodid", "-//mantelzorg-bot//familieavonden//NL")
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
@@ -60,6 +59,6 @@ def evening_ics(
     if description:
         event.add("description", description)
     event.add("sequence", version)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()

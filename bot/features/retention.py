@@ -19,6 +19,7 @@ from bot.db.models import Answer, Caregiver, DialogRun, Result
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin_models import CheckinAnswer
+from bot.features.evenings_models import EveningRsvp
 from bot.features.privacy import forget_caregiver
 from bot.features.respite_models import RespiteAdvice
 from bot.scheduling import ScheduledMessage, schedule
@@ -33,6 +34,7 @@ TIMED_ANSWERS = (
     (CheckinAnswer, CheckinAnswer.answered_at),
     (DialogRun, DialogRun.started_at),
     (RespiteAdvice, RespiteAdvice.advised_at),
+    (EveningRsvp, EveningRsvp.answered_at),
 )
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
