@@ -86,6 +86,15 @@ async def new_evening(
     assert "Verstuurd" in staff.last_text, staff.last_text
 
 
+async def anna_and_an_evening(core: BotCore, staff_id: int) -> tuple[CoreUser, CoreUser]:
+    """Anna (user `staff_id` + 1) follows De Linde, whose staff member (`staff_id`) has just
+    planned the music evening of Saturday 12 December 2026, 19:30."""
+    anna = await family(core, staff_id + 1, "Anna")
+    staff = await staff_user(core, staff_id, location_key=LINDE)
+    await new_evening(staff)
+    return anna, staff
+
+
 async def evening_id(core: BotCore, title: str = "Familieavond met muziek") -> int:
     async with core.db.transaction() as session:
         return int(
@@ -367,9 +376,7 @@ async def test_reminders_come_7_and_1_days_before_at_1830_once_and_not_after_no(
 async def test_moving_the_date_tells_subscribers_and_replans_the_reminders(
     homes: BotCore, clock: FakeClock
 ) -> None:
-    anna = await family(homes, 671, "Anna")
-    staff = await staff_user(homes, 670, location_key=LINDE)
-    await new_evening(staff)
+    anna, staff = await anna_and_an_evening(homes, 670)
     sender = RecordingSender()
     await tick(homes, sender)
     eid = await evening_id(homes)
@@ -394,9 +401,7 @@ async def test_moving_the_date_tells_subscribers_and_replans_the_reminders(
 async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminders(
     homes: BotCore, clock: FakeClock
 ) -> None:
-    anna = await family(homes, 681, "Anna")
-    staff = await staff_user(homes, 680, location_key=LINDE)
-    await new_evening(staff)
+    anna, staff = await anna_and_an_evening(homes, 680)
     sender = RecordingSender()
     await tick(homes, sender)
     eid = await evening_id(homes)
@@ -420,9 +425,7 @@ async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminder
 async def test_reminder_days_and_time_are_set_per_location_and_upcoming_evenings_follow(
     homes: BotCore,
 ) -> None:
-    anna = await family(homes, 691, "Anna")
-    staff = await staff_user(homes, 690, location_key=LINDE)
-    await new_evening(staff)
+    anna, _staff = await anna_and_an_evening(homes, 690)
     code, out = await operator(
         homes, "location", "set", LINDE, "--reminder-days", "3", "--reminder-time", "19:15"
     )
@@ -568,9 +571,7 @@ def test_no_reminder_lands_in_the_past_or_right_after_the_invitation() -> None:
 async def test_a_new_reminder_time_on_the_day_keeps_the_reminder_and_never_repeats_a_sent_one(
     homes: BotCore, clock: FakeClock
 ) -> None:
-    anna = await family(homes, 721, "Anna")
-    staff = await staff_user(homes, 720, location_key=LINDE)
-    await new_evening(staff)  # Saturday 12 December 19:30
+    anna, _staff = await anna_and_an_evening(homes, 720)  # Saturday 12 December 19:30
     sender = RecordingSender()
     assert len(await tick(homes, sender)) == 1  # the invitation
     clock.set(local(2026, 12, 5, 18, 30))
@@ -588,9 +589,7 @@ async def test_a_new_reminder_time_on_the_day_keeps_the_reminder_and_never_repea
 async def test_answers_to_evenings_are_removed_by_the_retention_sweep_like_other_answers(
     homes: BotCore, clock: FakeClock
 ) -> None:
-    anna = await family(homes, 731, "Anna")
-    staff = await staff_user(homes, 730, location_key=LINDE)
-    await new_evening(staff)
+    anna, _staff = await anna_and_an_evening(homes, 730)
     await anna.presses_data(f"ev:a:{await evening_id(homes)}:maybe")
     clock.set(NOW + timedelta(days=30 * 25))  # past RETENTION_MONTHS (24)
     assert (await sweep(homes)).answers_removed >= 1
