@@ -72,6 +72,9 @@ async def refuses_connections(port: int) -> bool:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except ConnectionRefusedError:
             return True
+        except ConnectionResetError:  # caught while the socket closes: look again
+            await asyncio.sleep(0.05)
+            continue
         writer.close()
         await writer.wait_closed()
         await asyncio.sleep(0.05)
