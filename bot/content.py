@@ -85,6 +85,12 @@ class Texts:
             text = text.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
         return text
 
+    def get_n(self, key: str, n: int, /, **values: Any) -> str:
+        """`get` for a message with a number in it: `<key>_one` when `n` is 1 ("1 persoon",
+        "2 personen"; Dutch and English both have just these two forms). The `_one` message
+        must exist; `n` itself is passed as a value only when the caller names it."""
+        return self.get(f"{key}_one" if n == 1 else key, **values)
+
     def dialog_message(self, dialog: Dialog, key: str, /, **values: Any) -> str:
         """A dialog's own message if it defines `key`, else the shared one."""
         source = dialog.messages.get(key)

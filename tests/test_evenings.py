@@ -314,7 +314,7 @@ async def test_a_full_evening_offers_the_waiting_list_and_a_cancellation_moves_i
     await anna.taps("3")
     await bert.presses_data(f"ev:a:{eid}:yes")
     await bert.taps("2")
-    assert "Er zijn nog 1 plaatsen" in bert.last_text
+    assert "Er is nog 1 plaats" in bert.last_text
     await bert.taps("Zet me op de wachtlijst")
     assert "Je staat op de wachtlijst" in bert.last_text
     await staff.says("/avonden")
@@ -386,7 +386,7 @@ async def test_moving_the_date_tells_subscribers_and_replans_the_reminders(
     assert "De nieuwe datum is zaterdag 19 december 2026 om 19:00" in staff.last_text
     assert "Eerst was het zaterdag 12 december 2026 om 19:30" in staff.last_text
     await staff.taps("Ja, klopt")
-    assert "Gewijzigd. 1 familieleden krijgen bericht" in staff.last_text
+    assert "Gewijzigd. 1 familielid krijgt bericht" in staff.last_text
     (notice,) = await tick(homes, sender)
     assert notice.startswith("Gewijzigd: Familieavond met muziek – De Linde")
     assert "zaterdag 19 december 2026 om 19:00" in notice and "12 december" in notice
@@ -409,7 +409,7 @@ async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminder
     await staff.taps("Avond afzeggen")
     assert "Wil je Familieavond met muziek op zaterdag 12 december" in staff.last_text
     await staff.taps("Ja, afzeggen")
-    assert "is afgezegd. 1 familieleden krijgen bericht" in staff.last_text
+    assert "is afgezegd. 1 familielid krijgt bericht" in staff.last_text
     (notice,) = await tick(homes, sender)
     assert notice.startswith("Gaat niet door: Familieavond met muziek – De Linde")
     await anna.presses_data(f"ev:a:{eid}:yes")
@@ -595,3 +595,23 @@ async def test_answers_to_evenings_are_removed_by_the_retention_sweep_like_other
     assert (await sweep(homes)).answers_removed >= 1
     async with homes.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(EveningRsvp)) == 0
+
+
+async def test_one_person_is_one_persoon_and_one_family_member_one_familielid(
+    homes: BotCore,
+) -> None:
+    anna, staff = await anna_and_an_evening(homes, 740)
+    assert (
+        "Verstuurd. 1 familielid van De Linde krijgt de uitnodiging"
+        in staff.replies[-1].messages[0].text
+    )
+    eid = await evening_id(homes)
+    await anna.presses_data(f"ev:a:{eid}:yes")
+    await anna.taps("1")
+    assert "Dank je! Je komt naar Familieavond met muziek, op zaterdag 12 december" in (
+        anna.last_text
+    )
+    await anna.presses_data(f"ev:open:{eid}")
+    assert "Je antwoord: ik kom, met 1 persoon." in anna.last_text
+    await staff.says("/avonden")
+    assert "Ja: 1 (1 persoon) · Misschien: 0 · Nee: 0" in staff.last_text

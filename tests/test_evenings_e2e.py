@@ -142,7 +142,7 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
     assert "• Anna (2)" in staff.last_text and "• Bert" in staff.last_text
     await staff.taps("Avond afzeggen")
     await staff.taps("Ja, afzeggen")
-    assert "is afgezegd. 1 familieleden krijgen bericht" in said(staff)
+    assert "is afgezegd. 1 familielid krijgt bericht" in said(staff)
     await tick(harness)
     (cancelled,) = texts_since(anna)
     assert cancelled.startswith("Gaat niet door: Familieavond over dementie")

@@ -221,7 +221,7 @@ async def on_party(ctx: Context, evening_id: int, people: int, waitlist: bool) -
     left = seats_left(evening, answers, ctx.caregiver.id)
     fits = left is None or people <= left
     if not fits and not waitlist:
-        text = ctx.texts.get("evening_full_for_party", title=evening.title, left=left)
+        text = ctx.texts.get_n("evening_full_for_party", left or 0, title=evening.title, left=left)
         buttons = rows(
             Button(ctx.texts.get("evening_button_waitlist"), f"{PREFIX}:w:{evening.id}:{people}"),
             Button(ctx.texts.get("evening_button_keep"), f"{PREFIX}:keep"),
@@ -230,7 +230,8 @@ async def on_party(ctx: Context, evening_id: int, people: int, waitlist: bool) -
     was_coming = mine is not None and mine.answer == "yes" and not mine.waitlisted
     if was_coming and not fits:
         # Already coming and now more people than fit: the earlier place is kept, not lost.
-        text = ctx.texts.get("evening_full_kept", people=mine.party_size if mine else 1)
+        kept = mine.party_size if mine else 1
+        text = ctx.texts.get_n("evening_full_kept", kept, people=kept)
         return Reply(pressed_label=label).add(OutMessage(text, _after_answer_buttons(ctx, evening)))
     mine = _store(ctx, evening, answers, mine, "yes", people, waitlisted=not fits)
     if not await _has_reminders(ctx, evening):
@@ -239,11 +240,10 @@ async def on_party(ctx: Context, evening_id: int, people: int, waitlist: bool) -
         await promote_waitlist(ctx.session, evening, answers, ctx.now)
     when = when_text(ctx.texts, evening.starts_at)
     if fits:
-        text = ctx.texts.get("evening_answered_yes", title=evening.title, when=when,
-                             people=people)  # fmt: skip
+        key = "evening_answered_yes"
     else:
-        text = ctx.texts.get("evening_answered_waitlist", title=evening.title,
-                             people=people)  # fmt: skip
+        key = "evening_answered_waitlist"
+    text = ctx.texts.get_n(key, people, title=evening.title, when=when, people=people)
     return Reply(pressed_label=label).add(OutMessage(text, _after_answer_buttons(ctx, evening)))
 
 
@@ -532,7 +532,7 @@ async def send_promoted(ctx: Context, row: ScheduledMessage) -> OutMessage | Non
     evening, location, answers, mine = found
     if mine is None or mine.answer != "yes" or mine.waitlisted:
         return None
-    extra = [ctx.texts.get("evening_promoted_text", people=mine.party_size)]
+    extra = [ctx.texts.get_n("evening_promoted_text", mine.party_size, people=mine.party_size)]
     return evening_message(
         ctx.texts, evening, location, "evening_promoted_headline", mine, answers, extra
     )

@@ -129,9 +129,9 @@ def answer_text(texts: Texts, rsvp: EveningRsvp | None) -> str:
     if rsvp is None:
         return texts.get("evening_your_answer_none")
     if rsvp.answer == "yes" and rsvp.waitlisted:
-        return texts.get("evening_your_answer_waitlist", people=rsvp.party_size)
+        return texts.get_n("evening_your_answer_waitlist", rsvp.party_size, people=rsvp.party_size)
     if rsvp.answer == "yes":
-        return texts.get("evening_your_answer_yes", people=rsvp.party_size)
+        return texts.get_n("evening_your_answer_yes", rsvp.party_size, people=rsvp.party_size)
     return texts.get(f"evening_your_answer_{rsvp.answer}")
 
 

@@ -145,13 +145,16 @@ def _summary(ctx: Context, data: dict[str, Any], location: Location) -> list[str
 def _max_text(ctx: Context, max_guests: int | None) -> str:
     if max_guests is None:
         return ctx.texts.get("evening_max_none")
-    return ctx.texts.get("evening_max_some", count=max_guests)
+    return ctx.texts.get_n("evening_max_some", max_guests, count=max_guests)
 
 
 async def _confirm_message(ctx: Context, draft: EveningDraft, location: Location) -> OutMessage:
     families = len(await subscriber_ids(ctx.session, location.id))
     lines = [ctx.texts.get("evening_confirm_title"), "", *_summary(ctx, draft.data, location)]
-    lines += ["", ctx.texts.get("evening_confirm_families", count=families, name=location.name)]
+    lines += [
+        "",
+        ctx.texts.get_n("evening_confirm_families", families, count=families, name=location.name),
+    ]
     buttons = rows(Button(ctx.texts.get("evening_button_send"), f"{P}:send"), stop_button(ctx))
     return OutMessage("\n".join(lines), buttons)
 
@@ -269,8 +272,8 @@ async def _confirm_edit(ctx: Context, draft: EveningDraft, location: Location, f
     value = draft.data.get(field)
     shown = _max_text(ctx, value) if field == "max_guests" else str(value or "–")
     families = len(await subscriber_ids(ctx.session, location.id))
-    text = ctx.texts.get("evening_edit_check", title=evening.title, value=shown,
-                         count=families)  # fmt: skip
+    text = ctx.texts.get_n("evening_edit_check", families, title=evening.title, value=shown,
+                           count=families)  # fmt: skip
     buttons = rows(Button(ctx.texts.get("evening_button_apply"), f"{P}:apply"), stop_button(ctx))
     return Reply().add(OutMessage(text, buttons))
 
@@ -312,7 +315,7 @@ async def create_evening(ctx: Context, draft: EveningDraft, location: Location) 
     notify(ctx.session, evening, families, KIND_INVITE, ctx.now)
     plan_reminders(ctx.session, evening, location, families, ctx.now)
     await ctx.session.delete(draft)
-    text = ctx.texts.get("evening_sent", count=len(families), name=location.name)
+    text = ctx.texts.get_n("evening_sent", len(families), count=len(families), name=location.name)
     return Reply(pressed_label=ctx.texts.get("evening_button_send")).add(
         OutMessage(text), staff_menu(ctx, ctx.texts.get("evening_staff_more"))
     )
@@ -349,7 +352,7 @@ async def apply_edit(ctx: Context, draft: EveningDraft, location: Location) -> R
     families = await subscriber_ids(ctx.session, location.id)
     shown_old = old.isoformat() if isinstance(old, datetime) else old
     notify(ctx.session, evening, families, KIND_CHANGED, ctx.now, changes={field: shown_old})
-    text = ctx.texts.get("evening_changed_sent", count=len(families))
+    text = ctx.texts.get_n("evening_changed_sent", len(families), count=len(families))
     return Reply(pressed_label=ctx.texts.get("evening_button_apply")).add(
         OutMessage(text), await evening_card(ctx, evening, location)
     )
@@ -369,7 +372,8 @@ async def cancel_evening(ctx: Context, evening: FamilyEvening, location: Locatio
     families |= {r.caregiver_id for r in answers if r.answer != "no"}
     families -= {r.caregiver_id for r in answers if r.answer == "no"}
     notify(ctx.session, evening, sorted(families), KIND_CANCELLED, ctx.now)
-    text = ctx.texts.get("evening_cancel_done", title=evening.title, count=len(families))
+    text = ctx.texts.get_n("evening_cancel_done", len(families), title=evening.title,
+                          count=len(families))  # fmt: skip
     return Reply(pressed_label=ctx.texts.get("evening_button_cancel_yes")).add(
         OutMessage(text), staff_menu(ctx, ctx.texts.get("evening_staff_more"))
     )
@@ -380,7 +384,9 @@ async def cancel_evening(ctx: Context, evening: FamilyEvening, location: Locatio
 
 def _counts_line(ctx: Context, evening: FamilyEvening, answers: list[EveningRsvp]) -> str:
     c = count(answers)
-    line = ctx.texts.get("evening_counts", yes=c.yes, people=c.yes_people, maybe=c.maybe, no=c.no)
+    line = ctx.texts.get_n(
+        "evening_counts", c.yes_people, yes=c.yes, people=c.yes_people, maybe=c.maybe, no=c.no
+    )
     if evening.max_guests is not None:
         line += " " + ctx.texts.get("evening_counts_max", max=evening.max_guests)
     if c.waitlist:
