@@ -207,7 +207,7 @@ async def test_a_location_notice_goes_to_its_subscribers(directory: BotCore) -> 
                                          subscribed_at=directory.clock.now()))  # fmt: skip
     staff = await staff_user(directory, 603, location_key="de-linde")
     await compose(staff, "Familieavond verschoven naar donderdag.")
-    assert "gaat naar 1 mantelzorgers (Aangemelde families van De Linde" in staff.last_text
+    assert "gaat naar 1 mantelzorger (Aangemelde families van De Linde" in staff.last_text
     await staff.taps("Nu versturen")
     sender = RecordingSender()
     await deliver(directory, sender)

@@ -132,7 +132,7 @@ async def test_staff_compose_preview_confirm_and_the_caregiver_gets_it_formatted
     assert {"type": "bold", "offset": preview["text"].index("stress"), "length": 6} in preview[
         "entities"
     ]
-    assert "gaat naar 1 mantelzorgers" in confirm["text"]
+    assert "gaat naar 1 mantelzorger" in confirm["text"]
     await staff.taps("Nu versturen")
     await deliver(harness, harness.app.bot_data["sender"])  # type: ignore[union-attr]
     (notice,) = fake.sent_messages(8801)

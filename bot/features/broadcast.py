@@ -275,7 +275,7 @@ async def preview(ctx: Context, draft: Broadcast) -> Reply:
         buttons.append(Button(texts.get("notice_edit_audience"), f"{PREFIX}:aud:{draft.id}"))
     buttons.append(stop_button(ctx, draft))
     confirm = (
-        texts.get("notice_confirm", count=count, audience=draft.audience_label)
+        texts.get_n("notice_confirm", count, count=count, audience=draft.audience_label)
         if count
         else texts.get("notice_nobody")
     )
@@ -481,7 +481,7 @@ async def send_now(ctx: Context, draft: Broadcast) -> Reply:
     await ctx.session.flush()
     count = await delivery.start(ctx.session, draft.id, ctx.now)
     return Reply(pressed_label=pressed).add(
-        OutMessage(texts.get("notice_sending", count=count or 0))
+        OutMessage(texts.get_n("notice_sending", count or 0, count=count or 0))
     )
 
 

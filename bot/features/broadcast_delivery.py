@@ -239,7 +239,9 @@ def progress_text(texts: Texts, broadcast: Broadcast, counts: Counts) -> str:
         "done": "notice_progress_done",
         "cancelled": "notice_progress_cancelled",
     }.get(broadcast.status, "notice_progress")
-    title = texts.get(key, total=broadcast.recipients, audience=broadcast.audience_label)
+    title = texts.get_n(
+        key, broadcast.recipients, total=broadcast.recipients, audience=broadcast.audience_label
+    )
     return f"{title}\n{counts_text(texts, counts)}"
 
 
