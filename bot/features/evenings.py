@@ -34,6 +34,7 @@ from bot.features.evenings_plan import (
     drop_pending,
     evening_and_location,
     evening_message,
+    has_pending_reminders,
     is_subscribed,
     is_upcoming,
     plan_reminders,
@@ -203,7 +204,8 @@ async def on_answer(ctx: Context, evening_id: int, answer: str) -> Reply:
     mine = _store(ctx, evening, answers, mine, answer, 1, waitlisted=False)
     if answer == "no":
         await drop_pending(ctx.session, evening.id, (KIND_REMINDER,), ctx.caregiver.id)
-    elif not await _has_reminders(ctx, evening):  # "maybe" after an earlier "no"
+    elif not await has_pending_reminders(ctx.session, evening, ctx.caregiver.id):
+        # "maybe" after an earlier "no": reminders again
         plan_reminders(ctx.session, evening, location, [ctx.caregiver.id], ctx.now)
     if was_coming:
         await promote_waitlist(ctx.session, evening, answers, ctx.now)
@@ -234,7 +236,7 @@ async def on_party(ctx: Context, evening_id: int, people: int, waitlist: bool) -
         text = ctx.texts.get_n("evening_full_kept", kept, people=kept)
         return Reply(pressed_label=label).add(OutMessage(text, _after_answer_buttons(ctx, evening)))
     mine = _store(ctx, evening, answers, mine, "yes", people, waitlisted=not fits)
-    if not await _has_reminders(ctx, evening):
+    if not await has_pending_reminders(ctx.session, evening, ctx.caregiver.id):
         plan_reminders(ctx.session, evening, location, [ctx.caregiver.id], ctx.now)
     if was_coming:  # fewer people than before: room for the waiting list
         await promote_waitlist(ctx.session, evening, answers, ctx.now)
@@ -268,18 +270,6 @@ def _store(
     if not keep_place:
         mine.answered_at = ctx.now
     return mine
-
-
-async def _has_reminders(ctx: Context, evening: FamilyEvening) -> bool:
-    found = await ctx.session.scalars(
-        select(ScheduledMessage.id).where(
-            ScheduledMessage.caregiver_id == ctx.caregiver.id,
-            ScheduledMessage.kind == KIND_REMINDER,
-            ScheduledMessage.status == "pending",
-            ScheduledMessage.payload["evening_id"].as_integer() == evening.id,
-        )
-    )
-    return found.first() is not None
 
 
 def _after_answer_buttons(ctx: Context, evening: FamilyEvening) -> tuple[tuple[Button, ...], ...]:

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from html import escape
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Texts
@@ -233,6 +233,25 @@ def plan_reminders(
     return planned
 
 
+def of_evening(evening_id: int) -> ColumnElement[bool]:
+    """Scheduling rows about one evening (its id is in their payload)."""
+    return ScheduledMessage.payload["evening_id"].as_integer() == evening_id
+
+
+async def has_pending_reminders(
+    session: AsyncSession, evening: FamilyEvening, caregiver_id: int
+) -> bool:
+    found = await session.scalars(
+        select(ScheduledMessage.id).where(
+            ScheduledMessage.caregiver_id == caregiver_id,
+            ScheduledMessage.kind == KIND_REMINDER,
+            ScheduledMessage.status == "pending",
+            of_evening(evening.id),
+        )
+    )
+    return found.first() is not None
+
+
 async def sent_reminders(
     session: AsyncSession, evening: FamilyEvening
 ) -> frozenset[tuple[int, int]]:
@@ -242,7 +261,7 @@ async def sent_reminders(
         select(ScheduledMessage.caregiver_id, days).where(
             ScheduledMessage.kind == KIND_REMINDER,
             ScheduledMessage.status == "sent",
-            ScheduledMessage.payload["evening_id"].as_integer() == evening.id,
+            of_evening(evening.id),
             ScheduledMessage.payload["version"].as_integer() == evening.version,
         )
     )
@@ -310,7 +329,7 @@ async def drop_pending(
     statement = delete(ScheduledMessage).where(
         ScheduledMessage.status == "pending",
         ScheduledMessage.kind.in_(kinds),
-        ScheduledMessage.payload["evening_id"].as_integer() == evening_id,
+        of_evening(evening_id),
     )
     if caregiver_id is not None:
         statement = statement.where(ScheduledMessage.caregiver_id == caregiver_id)
