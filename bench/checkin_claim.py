@@ -24,14 +24,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app.runtime import build_core, privacy_version
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.db import migrate
 from bot.db.models import Caregiver
 from bot.engine.output import OutMessage
-from bot.features.checkin_models import CheckinSchedule
-from bot.runtime import build_core, privacy_version
-from bot.scheduling import ScheduledMessage, deliver_due, due_ids
+from bot.features.checkin.models import CheckinSchedule
+from bot.jobs.scheduled import ScheduledMessage, deliver_due, due_ids
 from bot.transport.sender import SendOutcome
 
 CAREGIVERS = 100_000

@@ -32,8 +32,8 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.app.runtime import privacy_version  # noqa: E402
 from bot.db import migrate  # noqa: E402
-from bot.runtime import privacy_version  # noqa: E402
 from tests.fakebotapi import Call, FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-fake-api-0000"

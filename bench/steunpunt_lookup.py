@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.db import migrate
 from bot.db.session import Database
-from bot.features.steunpunt_directory import (
+from bot.features.steunpunt.directory import (
     Directory,
     MunicipalityData,
     SteunpuntData,

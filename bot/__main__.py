@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
-from bot.engine.dialog import DialogError
+from bot.engine.spec import DialogError
 
 log = logging.getLogger("bot")
 
@@ -49,10 +49,10 @@ async def _until_stopped() -> asyncio.Event:
 
 
 async def run_polling(settings: Settings) -> None:
-    from bot.runtime import build_core, prepare_database
-    from bot.scheduler import make_scheduler
-    from bot.scheduling import worker_name
-    from bot.shutdown import Stopping, shutdown
+    from bot.app.runtime import build_core, prepare_database
+    from bot.jobs.scheduled import worker_name
+    from bot.jobs.shutdown import Stopping, shutdown
+    from bot.jobs.ticks import make_scheduler
     from bot.transport.telegram import build_application
 
     await prepare_database(settings)
@@ -79,12 +79,12 @@ async def run_polling(settings: Settings) -> None:
 async def serve(settings: Settings) -> None:
     from aiohttp import web
 
-    from bot.runtime import build_core, prepare_database
-    from bot.scheduler import make_scheduler
-    from bot.scheduling import worker_name
-    from bot.shutdown import Stopping, shutdown
+    from bot.app.runtime import build_core, prepare_database
+    from bot.jobs.scheduled import worker_name
+    from bot.jobs.shutdown import Stopping, shutdown
+    from bot.jobs.ticks import make_scheduler
     from bot.transport.telegram import build_application
-    from bot.web import make_web_app
+    from bot.transport.web import make_web_app
 
     await prepare_database(settings)
     core = build_core(settings)
@@ -125,12 +125,12 @@ async def _close(app: Any, db: Any) -> None:
 
 
 async def chat(settings: Settings) -> None:
-    from bot.runtime import build_core, prepare_database
+    from bot.app.runtime import build_core, prepare_database
     from bot.transport.terminal import TerminalChat
 
     await prepare_database(settings)
     core = build_core(settings)
-    from bot.i18n import choose_locale
+    from bot.text.i18n import choose_locale
 
     # LANG=en_US.UTF-8 -> English; C, POSIX or anything else -> Dutch.
     language = choose_locale(None, os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
@@ -141,9 +141,9 @@ async def chat(settings: Settings) -> None:
 
 
 async def directory(settings: Settings, action: str, path: Path | None) -> int:
+    from bot.app.runtime import prepare_database
     from bot.db.session import Database
-    from bot.features.steunpunt_directory import directory_command
-    from bot.runtime import prepare_database
+    from bot.features.steunpunt.directory import directory_command
 
     await prepare_database(settings)
     db = Database(settings.database_url)
@@ -170,10 +170,10 @@ async def bot_username(settings: Settings) -> str:
 
 
 async def operator(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import staff_cli
+    from bot.app.runtime import prepare_database
+    from bot.cli import operator as staff_cli
     from bot.clock import SystemClock
     from bot.db.session import Database
-    from bot.runtime import prepare_database
 
     await prepare_database(settings)
     db = Database(settings.database_url)
@@ -189,7 +189,7 @@ async def webhook(settings: Settings, action: str) -> None:
     from telegram import Bot
 
     from bot.transport.aiohttp_request import AiohttpRequest
-    from bot.web import WEBHOOK_PATH
+    from bot.transport.web import WEBHOOK_PATH
 
     assert settings.telegram_bot_token is not None
     bot = Bot(
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     steunpunten.add_argument("file", nargs="?", type=Path, help="YAML or CSV (export: or stdout)")
     hook = sub.add_parser("webhook", help="register the webhook with Telegram (run once)")
     hook.add_argument("action", choices=["set", "delete", "info"])
-    from bot import staff_cli
+    from bot.cli import operator as staff_cli
 
     staff_cli.add_parsers(sub)
     args = parser.parse_args(argv)
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from bot.runtime import NotMigrated
+        from bot.app.runtime import NotMigrated
 
         if isinstance(exc, NotMigrated):
             print(f"configuration error: {exc}", file=sys.stderr)

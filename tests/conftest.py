@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import asyncpg
 import pytest
 
+from bot.app.dispatch import BotCore
+from bot.app.runtime import build_core
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
-from bot.core import BotCore
 from bot.db import migrate
 from bot.db.models import Base
-from bot.i18n import set_strict
-from bot.runtime import build_core
+from bot.text.i18n import set_strict
 from tests.fakebotapi import FakeBotAPI
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core import BotCore, Incoming
-from bot.engine.core import Event
+from bot.app.dispatch import BotCore, Incoming
+from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply
 from bot.transport.terminal import plain
 
@@ -101,7 +101,7 @@ async def invitation(
     core: BotCore, *, steunpunt_key: str | None = None, location_key: str | None = None
 ) -> str:
     """A fresh staff invitation's /start payload, as the operator's `staff invite` makes it."""
-    from bot.features.staff import INVITE_PREFIX, create_invite
+    from bot.features.staff.handlers import INVITE_PREFIX, create_invite
 
     async with core.db.transaction() as session:
         token, _ = await create_invite(

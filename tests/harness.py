@@ -12,9 +12,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
+from bot.app.dispatch import BotCore
+from bot.app.runtime import build_core
 from bot.clock import Clock
-from bot.core import BotCore
-from bot.runtime import build_core
 from bot.transport.telegram import build_application
 from tests.conftest import settings_for
 from tests.fakebotapi import FakeBotAPI

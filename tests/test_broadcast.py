@@ -10,18 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.app.dispatch import BotCore
+from bot.app.runtime import privacy_version
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Caregiver
-from bot.engine.core import Event
+from bot.engine.flow import Event
 from bot.engine.output import OutMessage
-from bot.features.broadcast import parse_moment
-from bot.features.broadcast_delivery import DEAD_AFTER, NoticeDeliverer, beat
-from bot.features.broadcast_models import Broadcast, BroadcastDelivery
-from bot.features.staff_models import LocationSubscription
-from bot.features.steunpunt_directory import import_example_if_empty
-from bot.features.steunpunt_models import CaregiverSteunpunt
-from bot.runtime import privacy_version
+from bot.features.broadcast.compose import parse_moment
+from bot.features.broadcast.delivery import DEAD_AFTER, NoticeDeliverer, beat
+from bot.features.broadcast.models import Broadcast, BroadcastDelivery
+from bot.features.staff.models import LocationSubscription
+from bot.features.steunpunt.directory import import_example_if_empty
+from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.sender import SendOutcome
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, onboarded, staff_user

@@ -12,12 +12,12 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.app.runtime import privacy_version
 from bot.clock import FakeClock
 from bot.db.models import Caregiver
 from bot.db.session import Database
-from bot.features.checkin_models import CheckinSchedule
-from bot.runtime import privacy_version
-from bot.scheduling import ScheduledMessage, deliver_due, schedule
+from bot.features.checkin.models import CheckinSchedule
+from bot.jobs.scheduled import ScheduledMessage, deliver_due, schedule
 from tests.conftest import _truncate_postgres
 from tests.conversation import TelegramUser
 from tests.fakebotapi import FakeBotAPI

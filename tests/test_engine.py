@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import Content, Texts, load_content
-from bot.engine.core import Event, advance, button_data, parse_button, start
-from bot.engine.dialog import DIALOGS_DIR, DialogError, parse_dialog
+from bot.engine.flow import Event, advance, button_data, parse_button, start
+from bot.engine.spec import DIALOGS_DIR, DialogError, parse_dialog
 from bot.features import ACTIONS
+from bot.text.content import Content, Texts, load_content
 from bot.transport.terminal import plain
 
 

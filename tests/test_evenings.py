@@ -17,17 +17,23 @@ from icalendar import Calendar
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.app.dispatch import BotCore
+from bot.app.runtime import build_core
 from bot.clock import FakeClock
-from bot.core import BotCore
-from bot.features.evenings_dates import WhenError, parse_when
-from bot.features.evenings_files import evening_ics
-from bot.features.evenings_models import EveningDraft, EveningRsvp, FamilyEvening
-from bot.features.evenings_plan import reminder_moments
-from bot.features.retention import sweep
-from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
-from bot.features.staff_models import Location
-from bot.runtime import build_core
-from bot.scheduling import ScheduledMessage, deliver_due
+from bot.db.models import OpenStep
+from bot.features.evenings.dates import WhenError, parse_when
+from bot.features.evenings.files import evening_ics
+from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.evenings.plan import reminder_moments
+from bot.features.privacy.retention import sweep
+from bot.features.staff.handlers import (
+    StaffError,
+    add_location,
+    parse_reminder_days,
+    parse_reminder_time,
+)
+from bot.features.staff.models import Location
+from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
 from tests.conftest import _truncate_postgres, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
@@ -236,11 +242,17 @@ async def test_a_draft_survives_a_restart_and_menu_or_stoppen_leave_it(homes: Bo
     await restarted.says("24-12 15:00")
     assert "Dat is donderdag 24 december 2026 om 15:00" in restarted.last_text
     await restarted.says("/menu")
-    await restarted.says("Hallo")
+    await restarted.says("Hallo")  # the menu closed the draft's step: this is not its answer
     assert "Klopt dat?" not in restarted.last_text
+    assert "Dat begrijp ik niet" in restarted.last_text
     cid = await caregiver_id(homes, 620)
     async with homes.db.transaction() as session:
-        assert await session.get(EveningDraft, cid) is None
+        assert await session.get(OpenStep, cid) is None
+    await restarted.says("/avond_nieuw")  # a new evening starts from the beginning
+    await restarted.says("Nieuwjaarsborrel")
+    async with homes.db.transaction() as session:
+        draft = await session.get(EveningDraft, cid)
+        assert draft is not None and draft.data.get("title") == "Nieuwjaarsborrel"
 
 
 # ---------------------------------------------------------------- answering

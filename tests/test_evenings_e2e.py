@@ -14,8 +14,8 @@ from typing import Any
 from icalendar import Calendar
 
 from bot.clock import FakeClock
-from bot.features.staff import add_location
-from bot.scheduling import deliver_due
+from bot.features.staff.handlers import add_location
+from bot.jobs.scheduled import deliver_due
 from tests.conversation import TelegramUser, invitation
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness

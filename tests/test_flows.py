@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Answer, Caregiver, DialogRun, DialogState, Result
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser

@@ -17,17 +17,7 @@ import pytest
 import yaml
 from babel.messages.pofile import write_po
 
-from bot.i18n import (
-    DATETIME_JOIN,
-    MissingTranslation,
-    catalog_path,
-    choose_locale,
-    get_translator,
-    load_translator,
-    read_catalog,
-    set_strict,
-)
-from bot.i18n_extract import (
+from bot.text.extract import (
     CatalogProblem,
     collect_messages,
     extract_dialogs,
@@ -37,6 +27,16 @@ from bot.i18n_extract import (
     placeholder_mismatches,
     unused_entries,
     update_catalogs,
+)
+from bot.text.i18n import (
+    DATETIME_JOIN,
+    MissingTranslation,
+    catalog_path,
+    choose_locale,
+    get_translator,
+    load_translator,
+    read_catalog,
+    set_strict,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ phones: ["113", "0800-0113"]
 """
 
 CODE = """\
-from bot.i18n import N_, _
+from bot.text.i18n import N_, _
 
 BACK = N_("Terug naar het menu")
 GREETING = _("Hallo {name}")
@@ -101,7 +101,7 @@ def translate(root: Path, translations: dict[str, str]) -> None:
 
 
 def report(problems: Sequence[CatalogProblem]) -> str:
-    advice = "run `python -m bot.i18n_extract update`, then translate the empty entries"
+    advice = "run `python -m bot.text.extract update`, then translate the empty entries"
     return "\n".join([f"{len(problems)} catalog problem(s); {advice}:", *map(str, problems)])
 
 
@@ -111,7 +111,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "bot").mkdir()
     (tmp_path / "bot" / "feature.py").write_text(CODE)
     # The real module: its texts (the date-and-time join) belong in every catalog.
-    shutil.copy(REPO_ROOT / "bot" / "i18n.py", tmp_path / "bot" / "i18n.py")
+    (tmp_path / "bot" / "text").mkdir()
+    shutil.copy(REPO_ROOT / "bot" / "text" / "i18n.py", tmp_path / "bot" / "text" / "i18n.py")
     (tmp_path / "dialogs").mkdir()
     (tmp_path / "dialogs" / "demo.yaml").write_text(DIALOG)
     # Only bot/ and dialogs/ hold texts; a test's own literals are not for caregivers.
@@ -351,7 +352,7 @@ def test_normal_mode_shows_the_dutch_text_and_warns_once(
     translated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     english = load_translator("en", translated / "locales")
-    with caplog.at_level(logging.WARNING, logger="bot.i18n"):
+    with caplog.at_level(logging.WARNING, logger="bot.text.i18n"):
         first = english.gettext("Alleen in het Nederlands")
         second = english.gettext("Alleen in het Nederlands")
     assert first == second == "Alleen in het Nederlands"

@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
-from bot.core import BotCore
+from bot.app.dispatch import BotCore
 from bot.db.models import Caregiver
-from bot.features.privacy import caregiver_tables
+from bot.features.privacy.handlers import caregiver_tables
 from tests.conversation import CoreUser, TelegramUser
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness

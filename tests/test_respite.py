@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Caregiver
-from bot.engine.dialog import DIALOGS_DIR, DialogError
+from bot.engine.spec import DIALOGS_DIR, DialogError
 from bot.features import load
-from bot.features.respite import (
+from bot.features.respite.handlers import (
     DIALOG_ID,
     FOLLOWUP_KIND,
     Catalogue,
@@ -25,8 +25,8 @@ from bot.features.respite import (
     local_providers,
     next_steps,
 )
-from bot.features.respite_models import RespiteAdvice
-from bot.scheduling import ScheduledMessage, local_date
+from bot.features.respite.models import RespiteAdvice
+from bot.jobs.scheduled import ScheduledMessage, local_date
 from tests.conversation import CoreUser
 from tests.test_checkin import tick
 from tests.test_scheduling import RecordingSender

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.clock import FakeClock
 from bot.db.models import Caregiver
 from bot.db.session import Database
-from bot.features.respite_models import RespiteAdvice
-from bot.features.steunpunt_directory import import_example_if_empty
-from bot.scheduling import ScheduledMessage, deliver_due
+from bot.features.respite.models import RespiteAdvice
+from bot.features.steunpunt.directory import import_example_if_empty
+from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
 from tests.conversation import TelegramUser
 from tests.fakebotapi import FakeBotAPI

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Answer, Caregiver, Result
-from bot.features.retention import ASK_KIND, months_before, sweep
-from bot.scheduling import ScheduledMessage, deliver_due
+from bot.features.privacy.retention import ASK_KIND, months_before, sweep
+from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser
 from tests.test_flows import complete_selfcheck, onboarded

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import BotCore
+from bot.app.dispatch import BotCore
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser
 from tests.test_steunpunt import DEN_BOSCH, directory, taps_on_card  # noqa: F401 (fixture)
@@ -26,9 +26,11 @@ async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_crisis_contacts_fir
     user = await onboarded(core)
     await user.says("/zelftest")
     await user.says("Ik kán het niet meer...")
-    first = plain(user.last.messages[0].text)
+    (crisis,) = user.last.messages  # the crisis answer stands alone: no fallback, no re-ask
+    first = plain(crisis.text)
     assert "113" in first and "0800-0113" in first and "112" in first
-    assert "Vraag 1 van 10" in user.last_text  # then the question, nothing lost
+    await user.taps("Nee")  # the question waited where it was: nothing lost
+    assert "Vraag 2 van 10" in user.last_text
 
 
 async def test_typed_crisis_words_outside_any_dialog_bring_crisis_contacts(core: BotCore) -> None:

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Caregiver
 from bot.engine.output import OutMessage
-from bot.scheduling import (
+from bot.jobs.scheduled import (
     CLAIM_LEASE,
     Recurrence,
     ScheduledMessage,

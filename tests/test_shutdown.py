@@ -16,10 +16,10 @@ from sqlalchemy import insert, select
 from bot.config import SettingsError
 from bot.db.models import Caregiver, ProcessedUpdate
 from bot.db.session import Database
-from bot.features.broadcast_models import Broadcast, BroadcastDelivery
-from bot.features.retention import ASK_KIND
-from bot.scheduling import ScheduledMessage
-from bot.shutdown import release_claims
+from bot.features.broadcast.models import Broadcast, BroadcastDelivery
+from bot.features.privacy.retention import ASK_KIND
+from bot.jobs.scheduled import ScheduledMessage
+from bot.jobs.shutdown import release_claims
 from tests.conftest import _truncate_postgres, settings_for
 from tests.fakebotapi import FakeBotAPI
 from tests.test_processes import TOKEN, free_port, start_bot

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app.dispatch import BotCore
+from bot.cli.operator import add_parsers, run
 from bot.clock import FakeClock
-from bot.core import BotCore
-from bot.features.steunpunt_directory import import_example_if_empty
-from bot.staff_cli import add_parsers, run
+from bot.features.steunpunt.directory import import_example_if_empty
 from tests.conversation import CoreUser, invitation, onboarded, staff_user
 
 STEUNPUNT = "voorbeeld-den-bosch"

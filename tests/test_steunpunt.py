@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.app.dispatch import BotCore
+from bot.app.runtime import build_core
 from bot.clock import FakeClock
-from bot.core import BotCore
 from bot.db.models import Caregiver
 from bot.db.session import Database
-from bot.features.steunpunt_directory import import_example_if_empty, import_file
-from bot.features.steunpunt_models import CaregiverSteunpunt
-from bot.runtime import build_core
+from bot.features.steunpunt.directory import import_example_if_empty, import_file
+from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.terminal import TerminalChat, plain
 from tests.conftest import settings_for
 from tests.conversation import CoreUser, TelegramUser, find_button

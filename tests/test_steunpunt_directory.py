@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.db.session import Database
-from bot.features.steunpunt_directory import (
+from bot.features.steunpunt.directory import (
     EXAMPLE_DIRECTORY,
     ImportRejected,
     directory_command,
@@ -34,7 +34,7 @@ from bot.features.steunpunt_directory import (
     ranges_of,
     suggest_places,
 )
-from bot.features.steunpunt_models import Steunpunt
+from bot.features.steunpunt.models import Steunpunt
 
 HAAGLANDEN = """\
 municipalities:

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram.ext import ApplicationBuilder
 
 from bot.db.session import Database
-from bot.web import SECRET_HEADER, WEBHOOK_PATH, make_web_app
+from bot.transport.web import SECRET_HEADER, WEBHOOK_PATH, make_web_app
 
 SECRET = "s3cret-token-for-tests"
 

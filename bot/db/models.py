@@ -75,6 +75,24 @@ class DialogState(Base):
     updated_at: Mapped[datetime]
 
 
+class OpenStep(Base):
+    """The one step a caregiver is in that waits for their input (see `bot.app.router`): at most
+    one row per caregiver; starting another flow replaces it, so an old draft never captures text.
+
+    `owner` names the registered input owner ("dialog", "steunpunt.search", ...); `expects` the
+    event kinds it takes, comma-separated; after `expires_at` the step is as good as closed."""
+
+    __tablename__ = "open_step"
+
+    caregiver_id: Mapped[int] = mapped_column(
+        ForeignKey("caregiver.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(64))
+    expects: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class DialogRun(Base):
     """One pass through a dialog (e.g. one self-check), from its first question to its result."""
 

@@ -1,6 +1,6 @@
 """Telegram adapter: PTB updates become engine events; replies go out through the one sender.
 
-PTB only transports here; state, routing and texts live in `bot.core` and the features.
+PTB only transports here; state, routing and texts live in `bot.app.dispatch` and the features.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.app.dispatch import BotCore, Incoming
 from bot.config import Settings
-from bot.core import BotCore, Incoming
-from bot.engine.core import Event
+from bot.engine.flow import Event
 from bot.engine.output import OutMessage
-from bot.i18n import choose_locale
+from bot.text.i18n import choose_locale
 from bot.transport.aiohttp_request import AiohttpRequest
 from bot.transport.flood import FloodGuard
 from bot.transport.sender import Sender

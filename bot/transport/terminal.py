@@ -12,8 +12,8 @@ import re
 import sys
 from typing import TextIO
 
-from bot.core import BotCore, Incoming
-from bot.engine.core import Event
+from bot.app.dispatch import BotCore, Incoming
+from bot.engine.flow import Event
 from bot.engine.output import Button, Reply
 
 TERMINAL_USER_ID = 1

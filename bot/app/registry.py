@@ -1,0 +1,183 @@
+"""What features contribute to the bot (commands, buttons, menu entries, typed-input owners,
+scheduled kinds, personal-data tables), collected in one `Registry` that refuses conflicts.
+
+Features register in `bot.features.load`; infrastructure reads the registry and imports no feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import InstrumentedAttribute
+
+    from bot.app.dispatch import Context
+    from bot.engine.flow import Event
+    from bot.engine.output import OutMessage, Reply
+
+Handler = Callable[["Context", "Event"], Awaitable["Reply"]]
+ActionHandler = Callable[..., Awaitable[list["OutMessage"]]]
+ScheduledHandler = Callable[..., Awaitable["OutMessage | None"]]
+InputHandler = Callable[["Context", "Event"], Awaitable["Reply | None"]]
+HelpCard = Callable[["Context"], Awaitable["OutMessage | None"]]
+StaffCheck = Callable[["Context"], Awaitable[bool]]
+V = TypeVar("V")
+
+
+class RegistryConflict(Exception):
+    """Two features claim the same command, button prefix, menu slot or input owner."""
+
+
+class Claims(dict[str, V]):
+    """A name -> handler mapping in which a name can be claimed once: a second claim raises
+    `RegistryConflict` naming both features, instead of the later registration silently winning.
+
+    Pitfall: `registry.feature` must name the registering feature for the message to be useful
+    (`bot.features.load` sets it)."""
+
+    def __init__(self, what: str, registry: Registry) -> None:
+        super().__init__()
+        self._what = what
+        self._registry = registry
+        self._owners: dict[str, str] = {}
+
+    def __setitem__(self, name: str, value: V) -> None:
+        if name in self:
+            raise RegistryConflict(
+                f"{self._what} {name!r} is claimed by {self._owners[name]!r} and by "
+                f"{self._registry.feature!r}"
+            )
+        self._owners[name] = self._registry.feature
+        super().__setitem__(name, value)
+
+    def update(self, *args: Any, **kwargs: V) -> None:  # type: ignore[override]
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def owner(self, name: str) -> str:
+        return self._owners[name]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    command: str
+    label_key: str | None  # a key in messages.yaml, or None when `label` is a dialog text
+    order: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class InputOwner:
+    """A feature step that waits for typed input (see `bot.app.router`): `handle` gets the event
+    while this owner holds the caregiver's open step and returns None when it does not want it
+    after all (e.g. its draft is gone); `stop` answers the global word "stop" (default: the
+    router closes the step and shows the menu)."""
+
+    handle: InputHandler
+    stop: Handler | None = None
+    back: Handler | None = None
+    # True when typed text is exactly one of this step's own answers (a button label typed): it
+    # then reaches the step even when it sounds like distress, since such an answer brings the
+    # crisis contacts itself ("Nee, ik kan niet meer" in the self-check).
+    own_answer: Callable[[Context, Event], Awaitable[bool]] | None = None
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """One table holding personal data of caregivers: the one list that export, erase, consent
+    withdrawal and the retention sweep read.
+
+    `owner` is the column pointing at `caregiver.id`; `timed` the moment a row was given (rows
+    older than the retention period are removed; None: kept while the caregiver is); rows with
+    `kept_without_consent` were asked for on their own (a subscription, a saved steunpunt) and
+    stay when consent to store answers is withdrawn."""
+
+    model: Any
+    owner: InstrumentedAttribute[Any]
+    timed: InstrumentedAttribute[Any] | None = None
+    kept_without_consent: bool = False
+    # What stays after consent is withdrawn, for rows kept without consent: column -> value.
+    cleared_on_withdrawal: tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    """What the features contribute; wired together in one place (`bot.features.load`)."""
+
+    feature: str = "core"
+    commands: Claims[Handler] = field(init=False)
+    buttons: Claims[Handler] = field(init=False)  # by callback-data prefix
+    # Commands that do not end the step the caregiver is in (help, language, privacy): they
+    # answer and leave the open step waiting.
+    side_commands: set[str] = field(default_factory=set)
+    menu: list[MenuEntry] = field(default_factory=list)
+    actions: Claims[ActionHandler] = field(init=False)  # dialog end actions
+    # Builds the message of a due `ScheduledMessage` by its kind (see `bot.jobs.scheduled`).
+    scheduled: Claims[ScheduledHandler] = field(init=False)
+    # Kinds of scheduled messages the caregiver asked for on their own, apart from the consent to
+    # store answers (e.g. invitations of a care home they subscribed to): withdrawing that consent
+    # leaves them planned.
+    kept_without_consent: set[str] = field(default_factory=set)
+    # Owners of open steps that wait for typed input, by name (see `bot.app.router`).
+    inputs: Claims[InputOwner] = field(init=False)
+    # What `/hulp` shows before the general contacts, e.g. the caregiver's own steunpunt.
+    help_cards: list[HelpCard] = field(default_factory=list)
+    fallback: Handler | None = None
+    # `/start <payload>` deep links by the payload's prefix before the first "_".
+    start_payloads: Claims[Handler] = field(init=False)
+    # Commands and button prefixes for staff only; for anyone else they behave exactly like an
+    # unknown command or a finished button, so nobody learns that they exist.
+    staff_commands: Claims[Handler] = field(init=False)
+    staff_buttons: Claims[Handler] = field(init=False)
+    staff_menu: list[MenuEntry] = field(default_factory=list)
+    staff_check: StaffCheck | None = None
+    personal_data: list[PersonalData] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.commands = Claims("command", self)
+        self.buttons = Claims("button prefix", self)
+        self.actions = Claims("dialog action", self)
+        self.scheduled = Claims("scheduled kind", self)
+        self.inputs = Claims("input owner", self)
+        self.start_payloads = Claims("start payload", self)
+        self.staff_commands = Claims("staff command", self)
+        self.staff_buttons = Claims("staff button prefix", self)
+
+    def add_personal_data(self, *tables: PersonalData) -> None:
+        for table in tables:
+            if any(t.model is table.model for t in self.personal_data):
+                raise RegistryConflict(f"personal data table {table.model.__name__} twice")
+            self.personal_data.append(table)
+
+    def check(self) -> None:
+        """Refuse what single claims cannot see: a command both for staff and for everyone, two
+        menu entries in one slot, a menu entry without its command."""
+        problems = []
+        for name in sorted(set(self.commands) & set(self.staff_commands)):
+            problems.append(f"command {name!r} is both a caregiver and a staff command")
+        for name in sorted(set(self.buttons) & set(self.staff_buttons)):
+            problems.append(f"button prefix {name!r} is both a caregiver and a staff prefix")
+        problems += _menu_problems(self.menu, self.commands, "menu")
+        problems += _menu_problems(self.staff_menu, self.staff_commands, "staff menu")
+        unknown = self.side_commands - set(self.commands)
+        problems += [f"side command {name!r} is not a command" for name in sorted(unknown)]
+        if problems:
+            raise RegistryConflict("; ".join(problems))
+
+
+def _menu_problems(entries: Iterable[MenuEntry], commands: dict[str, Any], what: str) -> list[str]:
+    problems, slots, seen = [], {}, set()
+    for entry in entries:
+        if entry.command in seen:
+            problems.append(f"{what}: /{entry.command} has two entries")
+        seen.add(entry.command)
+        if entry.order in slots:
+            problems.append(
+                f"{what}: slot {entry.order} is taken by /{slots[entry.order]} and /{entry.command}"
+            )
+        slots[entry.order] = entry.command
+        if entry.command not in commands and entry.command != "menu":
+            problems.append(f"{what}: /{entry.command} has no command")
+    return problems

@@ -1,0 +1,56 @@
+"""Builds a running bot from settings: database (migrated), content, features, core."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.app.dispatch import BotCore
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db import migrate
+from bot.db.session import Database
+from bot.engine.spec import DIALOGS_DIR, load_yaml
+from bot.features import load
+from bot.features.steunpunt.directory import import_example_if_empty
+
+log = logging.getLogger(__name__)
+
+
+class NotMigrated(Exception):
+    """The PostgreSQL schema is behind; the operator runs `python -m bot db upgrade` (release)."""
+
+
+async def prepare_database(settings: Settings) -> None:
+    """SQLite (one process, a newcomer's default) is migrated here, and an empty steunpunt
+    directory gets the example region; PostgreSQL must be migrated already."""
+    if settings.is_sqlite:
+        await migrate.upgrade_async(settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            if await import_example_if_empty(db):
+                log.info("empty steunpunt directory: imported the example region")
+        finally:
+            await db.dispose()
+    elif not await migrate.is_up_to_date(settings.database_url):
+        raise NotMigrated(
+            "DATABASE_URL: the database schema is not up to date; run: python -m bot db upgrade"
+        )
+
+
+def privacy_version(directory: Path = DIALOGS_DIR) -> int:
+    return int(load_yaml(directory / "messages.yaml").get("privacy_version", 1))
+
+
+def build_core(
+    settings: Settings, clock: Clock | None = None, directory: Path = DIALOGS_DIR
+) -> BotCore:
+    content, registry = load(directory)
+    return BotCore(
+        db=Database(settings.database_url),
+        content=content,
+        registry=registry,
+        clock=clock or SystemClock(),
+        privacy_version=privacy_version(directory),
+        retention=settings.retention,
+    )

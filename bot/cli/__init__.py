@@ -1,0 +1,1 @@
+"""Operator commands beside run/serve/chat: staff, locations and notices."""

@@ -1,0 +1,212 @@
+"""Operator commands for staff and locations: `python -m bot staff ...` and `location ...`
+(add, set, list, and qr: the families' subscription link and a printable QR code).
+
+Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from sqlalchemy import select
+
+from bot.clock import Clock
+from bot.db.session import Database
+from bot.features.evenings.files import qr_png, subscribe_link
+from bot.features.evenings.plan import replan_location
+from bot.features.staff import handlers as staff
+from bot.features.staff.models import Location
+
+UsernameLookup = Callable[[], Awaitable[str]]
+T = TypeVar("T")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    people = sub.add_parser(
+        "staff", help="staff of steunpunten and locations: invite, list, revoke"
+    )
+    actions = people.add_subparsers(dest="action", required=True)
+    invite = actions.add_parser("invite", help="print a one-time invitation link")
+    scope = invite.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--steunpunt", metavar="KEY", help="steunpunt key (directory export)")
+    scope.add_argument("--location", metavar="KEY", help="location key (location list)")
+    invite.add_argument("--days", type=int, default=staff.DEFAULT_INVITE_DAYS,
+                        help="valid for this many days (default %(default)s)")  # fmt: skip
+    listing = actions.add_parser("list", help="active staff (with --all also revoked)")
+    listing.add_argument("--all", action="store_true")
+    revoke = actions.add_parser("revoke", help="end a staff membership (id from staff list)")
+    revoke.add_argument("member_id", type=int)
+
+    places = sub.add_parser("location", help="care-home locations: add, set, list, qr")
+    place_actions = places.add_subparsers(dest="action", required=True)
+    add = place_actions.add_parser("add", help="add a location")
+    add.add_argument("key", help="stable id: lowercase letters, digits, '-' (e.g. de-linde)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--address", required=True)
+    add.add_argument("--organisation", required=True)
+    add.add_argument("--example", action="store_true", help="example data, shown as such")
+    _reminder_arguments(add, defaults=" (default: 7,1 at 18:30)")
+    change = place_actions.add_parser(
+        "set", help="change a location; reminders of its upcoming evenings follow new settings"
+    )
+    change.add_argument("key")
+    change.add_argument("--name")
+    change.add_argument("--address")
+    change.add_argument("--organisation")
+    _reminder_arguments(change, defaults="")
+    place_actions.add_parser("list", help="all locations")
+    qr = place_actions.add_parser(
+        "qr", help="the families' subscription link, and its QR code as PNG (for a poster)"
+    )
+    qr.add_argument("key")
+    qr.add_argument("--out", type=Path, help="PNG file (default: qr-<key>.png)")
+
+
+def _reminder_arguments(parser: argparse.ArgumentParser, *, defaults: str) -> None:
+    parser.add_argument(
+        "--reminder-days",
+        type=_checked(staff.parse_reminder_days),
+        metavar="DAYS",
+        help=f"days before an evening that reminders go out, e.g. 7,1, or none{defaults}",
+    )
+    parser.add_argument(
+        "--reminder-time",
+        type=_checked(staff.parse_reminder_time),
+        metavar="HH:MM",
+        help=f"local time the reminders go out{defaults}",
+    )
+
+
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type: the parser's own message on a bad value, in argparse's usual form."""
+
+    def check(text: str) -> T:
+        try:
+            return parse(text)
+        except staff.StaffError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = parse.__name__
+    return check
+
+
+async def run(
+    db: Database, clock: Clock, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    """Carry out one operator command; problems are printed as one line and give exit code 1."""
+    try:
+        if args.mode == "location":
+            return await _location(db, clock, args, username, out)
+        return await _staff(db, clock, args, username, out)
+    except staff.StaffError as exc:
+        print(f"error: {exc}", file=out)
+        return 1
+
+
+async def _location(
+    db: Database, clock: Clock, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    if args.action == "qr":
+        return await _location_qr(db, args, username, out)
+    async with db.transaction() as session:
+        if args.action == "add":
+            location = await staff.add_location(
+                session, clock.now(), args.key, args.name, args.address, args.organisation,
+                example=args.example, reminder_days=args.reminder_days,
+                reminder_time=args.reminder_time or staff.DEFAULT_REMINDER_TIME,
+            )  # fmt: skip
+            print(f"location {location.key} added: {location.name}, {location.address}", file=out)
+            return 0
+        if args.action == "set":
+            location = await staff.update_location(
+                session, args.key, name=args.name, address=args.address,
+                organisation=args.organisation, reminder_days=args.reminder_days,
+                reminder_time=args.reminder_time,
+            )  # fmt: skip
+            replanned = 0
+            if args.reminder_days is not None or args.reminder_time is not None:
+                replanned = await replan_location(session, location, clock.now())
+            print(
+                f"location {location.key} changed: {location.name}, {location.address}; "
+                f"{_reminders(location)}; reminders of {replanned} upcoming evening(s) "
+                "planned again",
+                file=out,
+            )
+            return 0
+        result = await session.execute(select(Location).order_by(Location.key))
+        for location in result.scalars():
+            marker = " (example)" if location.example else ""
+            print(
+                f"{location.key}\t{location.name} ({location.organisation}){marker}\t"
+                f"{location.address}\t{_reminders(location)}",
+                file=out,
+            )
+    return 0
+
+
+def _reminders(location: Location) -> str:
+    if not location.reminder_days:
+        return "no reminders"
+    days = ",".join(str(d) for d in location.reminder_days)
+    return f"reminders {days} day(s) before at {location.reminder_time}"
+
+
+async def _location_qr(
+    db: Database, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    async with db.transaction() as session:
+        location = await staff.location_by_key(session, args.key)
+    if location is None:
+        raise staff.StaffError(f"no location with key {args.key!r} (see: location list)")
+    link = subscribe_link(await username(), location.key)
+    path: Path = args.out or Path(f"qr-{location.key}.png")
+    try:
+        await asyncio.to_thread(path.write_bytes, qr_png(link))
+    except OSError as exc:
+        raise staff.StaffError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"Subscription link for the families of {location.name}:", file=out)
+    print(link, file=out)
+    print(f"QR code (PNG, print it for the entrance): {path}", file=out)
+    return 0
+
+
+async def _staff(
+    db: Database, clock: Clock, args: argparse.Namespace, username: UsernameLookup, out: TextIO
+) -> int:
+    if args.action == "invite":
+        bot_username = await username()  # first: a failing lookup must not waste an invitation
+        async with db.transaction() as session:
+            token, invite = await staff.create_invite(
+                session, clock.now(), steunpunt_key=args.steunpunt, location_key=args.location,
+                days=args.days,
+            )  # fmt: skip
+            name = await staff.scope_name(session, invite.steunpunt_key, invite.location_id)
+        link = staff.invite_link(bot_username, token)
+        until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
+        print(f"Invitation for staff of {name}, valid until {until} UTC,", file=out)
+        print("for one person. Send this link to them (it is shown only once):", file=out)
+        print(link, file=out)
+        return 0
+    if args.action == "list":
+        async with db.transaction() as session:
+            listing = await staff.list_staff(session, include_revoked=args.all)
+        if not listing:
+            print("no staff", file=out)
+        for row in listing:
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            print(
+                f"{row.member_id}\t{row.display_name or '-'}\t(telegram {row.telegram_user_id})\t"
+                f"{row.scope}\tsince {row.granted_at:%Y-%m-%d}\t{state}",
+                file=out,
+            )
+        return 0
+    async with db.transaction() as session:
+        done = await staff.revoke(session, args.member_id, clock.now())
+    if not done:
+        raise staff.StaffError(f"no active staff member with id {args.member_id}")
+    print(f"staff member {args.member_id} revoked", file=out)
+    return 0

@@ -1,0 +1,1 @@
+"""Periodic check-ins the caregiver controls, their replies and the chart of the trend."""

@@ -1,0 +1,2 @@
+"""Family evenings of care homes: the families side (subscribe, RSVP, reminders) and the staff
+side (plan, edit, cancel, counts)."""

@@ -1,0 +1,1 @@
+"""Start, language, consent, menu, help: what every caregiver meets first."""

@@ -1,0 +1,1 @@
+"""Privacy: /privacy, export (/mijngegevens), erase (/vergeetmij) and the retention sweep."""

@@ -1,0 +1,137 @@
+"""Keeping personal data no longer than needed: old answers go, inactive caregivers are asked once.
+
+A periodic sweep removes answers and results older than the retention period, asks caregivers who
+have not been in contact for a long time whether to keep their data (a scheduled message, sent by
+the scheduling tick like any other), and erases those who did not answer within the grace period.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, select
+
+from bot.app.dispatch import BotCore, Context
+from bot.app.registry import Registry
+from bot.db.models import Answer, Caregiver, DialogRun, Result
+from bot.engine.flow import Event
+from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.features.checkin.models import CheckinAnswer
+from bot.features.evenings.models import EveningRsvp
+from bot.features.privacy.handlers import forget_caregiver
+from bot.features.respite.models import RespiteAdvice
+from bot.jobs.scheduled import ScheduledMessage, schedule
+
+log = logging.getLogger(__name__)
+ASK_KIND = "retention_ask"
+SWEEP_BATCH = 1000
+# Answers of every kind with the moment they were given; a feature storing answers adds its own.
+TIMED_ANSWERS = (
+    (Answer, Answer.answered_at),
+    (Result, Result.completed_at),
+    (CheckinAnswer, CheckinAnswer.answered_at),
+    (DialogRun, DialogRun.started_at),
+    (RespiteAdvice, RespiteAdvice.advised_at),
+    (EveningRsvp, EveningRsvp.answered_at),
+)
+FINISHED = ("sent", "blocked", "failed", "skipped")
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same wall moment `months` calendar months earlier (31 March - 1 month = 28/29 Feb)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+@dataclass
+class SweepReport:
+    answers_removed: int = 0
+    asked: int = 0
+    erased: int = 0
+
+
+async def sweep(core: BotCore) -> SweepReport:
+    """One pass of the retention rules, in one transaction."""
+    policy = core.retention
+    now = core.clock.now()
+    report = SweepReport()
+    answers_cutoff = months_before(now, policy.answers_months)
+    inactive_cutoff = months_before(now, policy.inactive_months)
+    async with core.db.transaction() as session:
+        for model, moment in TIMED_ANSWERS:
+            result = await session.execute(delete(model).where(moment < answers_cutoff))
+            report.answers_removed += int(result.rowcount or 0)
+
+        asked_since_contact = exists().where(
+            ScheduledMessage.caregiver_id == Caregiver.id,
+            ScheduledMessage.kind == ASK_KIND,
+            ScheduledMessage.created_at >= Caregiver.last_seen_at,
+        )
+        to_ask = await session.scalars(
+            select(Caregiver.id)
+            .where(Caregiver.last_seen_at < inactive_cutoff, ~asked_since_contact)
+            .limit(SWEEP_BATCH)
+        )
+        for caregiver_id in to_ask:
+            schedule(session, caregiver_id, ASK_KIND, now, now)
+            report.asked += 1
+
+        # Asked (or tried: a blocked bot cannot ask) longer than the grace period ago, and no
+        # contact since: they did not want to keep it, or cannot be reached any more.
+        unanswered = exists().where(
+            ScheduledMessage.caregiver_id == Caregiver.id,
+            ScheduledMessage.kind == ASK_KIND,
+            ScheduledMessage.status.in_(FINISHED),
+            ScheduledMessage.finished_at < now - timedelta(days=policy.grace_days),
+            ScheduledMessage.created_at >= Caregiver.last_seen_at,
+        )
+        expired = list(
+            await session.scalars(
+                select(Caregiver)
+                .where(and_(Caregiver.last_seen_at < inactive_cutoff, unanswered))
+                .limit(SWEEP_BATCH)
+            )
+        )
+        for caregiver in expired:
+            await forget_caregiver(session, caregiver)
+        report.erased = len(expired)
+    if report.answers_removed or report.asked or report.erased:
+        log.info("retention sweep: %s", report)
+    return report
+
+
+async def ask_to_keep(ctx: Context, row: ScheduledMessage) -> OutMessage | None:
+    """The scheduled question; its first line says nothing personal (lock screens)."""
+    texts = ctx.texts
+    return OutMessage(
+        texts.get("retention_question", days=ctx.core.retention.grace_days),
+        rows(
+            Button(texts.get("retention_keep"), "r:keep"),
+            Button(texts.get("retention_erase"), "r:erase"),
+        ),
+    )
+
+
+async def on_button(ctx: Context, event: Event) -> Reply:
+    texts = ctx.texts
+    if event.text == "r:keep":
+        # Any contact counts: last_seen_at is already updated by the core for this update.
+        return Reply(pressed_label=texts.get("retention_keep")).add(
+            OutMessage(texts.get("retention_kept")), ctx.menu_message()
+        )
+    if event.text == "r:erase":
+        await forget_caregiver(ctx.session, ctx.caregiver)
+        return Reply(pressed_label=texts.get("retention_erase")).add(
+            OutMessage(texts.get("forget_done"))
+        )
+    return Reply(toast=texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
+
+
+def register(registry: Registry) -> None:
+    registry.scheduled[ASK_KIND] = ask_to_keep
+    registry.buttons["r"] = on_button

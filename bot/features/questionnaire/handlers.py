@@ -1,0 +1,294 @@
+"""Runs the YAML dialogs for caregivers: start or resume, apply answers, store them, finish.
+
+Also the scored-questionnaire result (score, band, next steps, humans to contact, the change since
+last time) and `/resultaten`. Any dialog file with a `command` becomes a command and a menu entry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app.dispatch import Context
+from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.router import close_step, open_step
+from bot.db.models import Answer, DialogRun, DialogState, Result
+from bot.engine.flow import (
+    BACK,
+    PAUSE,
+    Event,
+    Outcome,
+    State,
+    advance,
+    apply_word,
+    parse_button,
+    render_question,
+    start,
+    typed_option,
+)
+from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.spec import Dialog
+from bot.features.onboarding.handlers import consent_question
+from bot.text.content import Texts
+
+RESULT_ACTION = "questionnaire.result"
+# The open step of a running dialog; any kind of input reaches it (a sticker is answered too).
+STEP_OWNER = "dialog"
+STEP_EXPECTS = ("text", "location", "contact", "unsupported")
+RESULTS_SHOWN = 10
+
+
+async def open_dialog(ctx: Context, dialog: Dialog) -> Reply:
+    """Start `dialog`, or resume it at the same question with earlier answers kept."""
+    if dialog.requires_consent and not ctx.has_consent:
+        return Reply().add(consent_question(ctx, "consent_needed", then=dialog.command or ""))
+    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    if row is not None and row.dialog_id == dialog.id and row.dialog_version == dialog.version:
+        state = State.from_json(dialog.id, dialog.version, row.data)
+        state.paused = False
+        row.data = state.to_json()
+        row.updated_at = ctx.now
+        await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+        return Reply().add(
+            OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
+            render_question(dialog, state, ctx.texts),
+        )
+    run = DialogRun(
+        caregiver_id=ctx.caregiver.id,
+        dialog_id=dialog.id,
+        dialog_version=dialog.version,
+        started_at=ctx.now,
+    )
+    ctx.session.add(run)
+    await ctx.session.flush()
+    state = start(dialog)
+    if row is None:
+        row = DialogState(caregiver_id=ctx.caregiver.id)
+        ctx.session.add(row)
+    row.dialog_id, row.dialog_version, row.run_id = dialog.id, dialog.version, run.id
+    row.data, row.updated_at = state.to_json(), ctx.now
+    await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+    reply = Reply()
+    if dialog.intro:
+        reply.add(OutMessage(ctx.texts.tr(dialog.intro)))
+    return reply.add(render_question(dialog, state, ctx.texts))
+
+
+async def continue_dialog(ctx: Context, event: Event) -> Reply:
+    """An event for the open dialog (button, typed text, sticker...)."""
+    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
+    if row is None or dialog is None or dialog.version != row.dialog_version:
+        if row is not None:
+            # The dialog file changed under an open dialog: its old questions no longer exist.
+            await ctx.session.delete(row)
+        return Reply(toast=ctx.texts.get("stale_button_toast")).add(
+            ctx.menu_message("finished_button")
+        )
+    state = State.from_json(dialog.id, dialog.version, row.data)
+    outcome = advance(dialog, state, event, ctx.texts)
+    await _store(ctx, dialog, row, outcome)
+    return outcome.reply
+
+
+async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcome) -> None:
+    for recorded in outcome.recorded:
+        ctx.session.add(
+            Answer(
+                run_id=row.run_id,
+                caregiver_id=ctx.caregiver.id,
+                dialog_id=dialog.id,
+                question_id=recorded.step,
+                value=recorded.value,
+                score=recorded.score,
+                answered_at=ctx.now,
+            )
+        )
+    if not outcome.completed:
+        row.data = outcome.state.to_json()
+        row.updated_at = ctx.now
+        if outcome.state.paused:
+            await close_step(ctx, STEP_OWNER)
+        else:
+            await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+        return
+    await close_step(ctx, STEP_OWNER)
+    run = await ctx.session.get(DialogRun, row.run_id)
+    assert run is not None
+    run.completed_at = ctx.now
+    await ctx.session.delete(row)
+    action = ctx.core.registry.actions[dialog.steps[outcome.state.step].action or ""]
+    outcome.reply.add(*await action(ctx, dialog, run, outcome.state))
+
+
+async def on_step_word(ctx: Context, event: Event) -> Reply:
+    """ "stop" or "terug" typed while a dialog asks: the same as its Stoppen / Vorige button."""
+    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
+    if row is None or dialog is None:
+        await close_step(ctx, STEP_OWNER)
+        return Reply().add(ctx.menu_message())
+    state = State.from_json(dialog.id, dialog.version, row.data)
+    outcome = apply_word(dialog, state, PAUSE if event.text == "stop" else BACK, ctx.texts)
+    await _store(ctx, dialog, row, outcome)
+    return outcome.reply
+
+
+async def is_own_answer(ctx: Context, event: Event) -> bool:
+    """Typed text that is exactly an answer of the open question (its button label)."""
+    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
+    if row is None or dialog is None or dialog.version != row.dialog_version:
+        return False
+    state = State.from_json(dialog.id, dialog.version, row.data)
+    return typed_option(dialog, state, event.text, ctx.texts) is not None
+
+
+async def on_dialog_button(ctx: Context, event: Event) -> Reply:
+    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    parsed = parse_button(event.text)
+    if row is None or parsed is None or (parsed[0] != row.dialog_id and row.data.get("paused")):
+        # A button of a finished dialog, or of another dialog while nothing is asked now.
+        return Reply(toast=ctx.texts.get("stale_button_toast")).add(
+            ctx.menu_message("finished_button")
+        )
+    return await continue_dialog(ctx, event)
+
+
+def _score(dialog: Dialog, state: State) -> tuple[int, bool]:
+    total, urgent = 0, False
+    for step_id, value in state.answers.items():
+        for option in dialog.steps[step_id].options:
+            if option.value == value:
+                total += option.score or 0
+                urgent = urgent or option.urgent
+    return total, urgent
+
+
+def _trend_key(previous: Result, score: int, max_score: int) -> str:
+    before = previous.score / previous.max_score if previous.max_score else 0.0
+    now = score / max_score if max_score else 0.0
+    if abs(now - before) < 0.05:
+        return "same"
+    return "heavier" if now > before else "lighter"
+
+
+async def questionnaire_result(
+    ctx: Context, dialog: Dialog, run: DialogRun, state: State
+) -> list[OutMessage]:
+    """Score the answers, store the Result, and explain it with next steps and humans to contact."""
+    texts = ctx.texts
+    score, urgent = _score(dialog, state)
+    band = dialog.band_for(score)
+    previous = (
+        await ctx.session.execute(
+            select(Result)
+            .where(Result.caregiver_id == ctx.caregiver.id, Result.dialog_id == dialog.id)
+            .order_by(Result.completed_at.desc(), Result.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    ctx.session.add(
+        Result(
+            run_id=run.id,
+            caregiver_id=ctx.caregiver.id,
+            dialog_id=dialog.id,
+            score=score,
+            max_score=dialog.max_score,
+            band=band.id,
+            flags={"urgent": urgent},
+            completed_at=ctx.now,
+        )
+    )
+    # The first line stays neutral: a notification preview must not show the outcome.
+    lines = [
+        texts.dialog_message(dialog, "result_intro"),
+        "",
+        texts.get("result_score", band=texts.tr(band.title), score=score, max=dialog.max_score),
+        texts.tr(band.meaning),
+    ]
+    if previous is not None:
+        key = _trend_key(previous, score, dialog.max_score)
+        lines += [
+            "",
+            texts.get(f"trend_{key}", date=texts.translator.format_date(previous.completed_at)),
+        ]
+    if band.next_steps:
+        lines += [
+            "",
+            texts.get("result_next_steps"),
+            *(f"• {texts.tr(s)}" for s in band.next_steps),
+        ]
+    if band.contacts:
+        lines += ["", texts.get("result_contacts"), *texts.contact_lines(band.contacts)]
+    if urgent:
+        crisis = [c.id for c in ctx.content.crisis_contacts() if c.id not in band.contacts]
+        lines += ["", texts.get("result_urgent"), *texts.contact_lines(crisis)]
+    lines += ["", f"<i>{texts.get('result_disclaimer')}</i>"]
+    buttons = [Button(texts.get("button_menu"), "m:menu")]
+    if previous is None and "checkin" in ctx.core.registry.commands:
+        # After the first self-check: offer to ask again regularly (the check-ins feature).
+        buttons.insert(0, Button(texts.get("checkin_offer_button"), "m:checkin"))
+    heaviest_half = dialog.bands.index(band) >= (len(dialog.bands) + 1) // 2
+    if heaviest_half and "respijt" in ctx.core.registry.commands:
+        # A heavy result: letting someone take over the care for a while is the next step.
+        buttons.insert(0, Button(texts.get("button_respite"), "m:respijt"))
+    return [OutMessage("\n".join(lines), rows(*buttons))]
+
+
+def results_text(texts: Texts, results: list[Result], dialogs: dict[str, Dialog]) -> str:
+    lines = [texts.get("results_title")]
+    ordered = sorted(results, key=lambda r: (r.completed_at, r.id))
+    for index, result in enumerate(ordered):
+        dialog = dialogs.get(result.dialog_id)
+        band = next((b for b in dialog.bands if b.id == result.band), None) if dialog else None
+        line = texts.get(
+            "results_line",
+            date=texts.translator.format_date(result.completed_at),
+            band=texts.tr(band.title) if band else result.band,
+            score=result.score,
+            max=result.max_score,
+        )
+        earlier = [r for r in ordered[:index] if r.dialog_id == result.dialog_id]
+        if earlier:
+            key = _trend_key(earlier[-1], result.score, result.max_score)
+            arrow = {"heavier": "↑", "lighter": "↓", "same": "→"}[key]
+            line += f" {arrow} {texts.get(f'arrow_{key}')}"
+        lines.append(line)
+    return "\n".join(lines[:1] + lines[1:][-RESULTS_SHOWN:])
+
+
+async def on_results(ctx: Context, event: Event) -> Reply:
+    start_button = rows(Button(ctx.texts.get("start_selfcheck"), "m:zelftest"))
+    if not ctx.has_consent:
+        return Reply().add(OutMessage(ctx.texts.get("results_no_consent"), start_button))
+    results = list(
+        (
+            await ctx.session.execute(select(Result).where(Result.caregiver_id == ctx.caregiver.id))
+        ).scalars()
+    )
+    if not results:
+        return Reply().add(OutMessage(ctx.texts.get("results_none"), start_button))
+    text = results_text(ctx.texts, results, dict(ctx.content.dialogs))
+    return Reply().add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
+
+
+def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
+    registry.actions[RESULT_ACTION] = questionnaire_result
+    registry.buttons["q"] = on_dialog_button
+    registry.inputs[STEP_OWNER] = InputOwner(
+        continue_dialog, stop=on_step_word, back=on_step_word, own_answer=is_own_answer
+    )
+    for dialog in dialogs.values():
+        if dialog.command:
+            registry.commands[dialog.command] = _opener(dialog.id)
+            if dialog.menu_label:
+                registry.menu.append(
+                    MenuEntry(dialog.command, None, dialog.menu_order, label=dialog.menu_label)
+                )
+
+
+def _opener(dialog_id: str):
+    async def open_(ctx: Context, event: Event) -> Reply:
+        return await open_dialog(ctx, ctx.content.dialogs[dialog_id])
+
+    return open_

@@ -1,0 +1,1 @@
+"""Staff roles: invitations, membership of a steunpunt or location, the staff menu."""

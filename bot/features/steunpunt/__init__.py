@@ -1,0 +1,1 @@
+"""The steunpunt finder, the steunpunt directory (import/export) and the saved steunpunt."""

@@ -1,0 +1,1 @@
+"""Time-based work: scheduled rows and their claim, the periodic ticks, graceful shutdown."""
