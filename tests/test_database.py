@@ -48,6 +48,7 @@ async def test_sqlite_commits_do_not_checkpoint_and_the_wal_is_checkpointed_besi
         await commit_many(db, CHECKPOINT_EVERY // 2, first=10**6)
         assert wal_size(wal) <= size, (size, wal_size(wal))
         async with db.transaction() as session:
-            assert await session.scalar(select(func.count(ProcessedUpdate.update_id))) == CHECKPOINT_EVERY * 10 + CHECKPOINT_EVERY // 2
+            count = await session.scalar(select(func.count(ProcessedUpdate.update_id)))
+            assert count == CHECKPOINT_EVERY * 10 + CHECKPOINT_EVERY // 2
     finally:
         await db.dispose()
