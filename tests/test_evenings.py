@@ -183,6 +183,23 @@ async def test_saying_no_to_the_link_or_an_unknown_location_subscribes_nobody(
     assert "Je krijgt nog geen uitnodigingen" in user.last_text
 
 
+async def test_a_made_up_subscribe_button_subscribes_to_no_location_without_its_link(
+    homes: BotCore,
+) -> None:
+    mallory = await onboarded(homes, 603)
+    async with homes.db.transaction() as session:
+        ids = list(await session.scalars(select(Location.id)))
+    made_up = ["ev:sub:bestaat-niet", "ev:sub:", "ev:sub:DE LINDE"]
+    for data in [*(f"ev:sub:{i}" for i in ids), *made_up]:
+        await mallory.presses_data(data)
+        assert mallory.last.toast == "Deze knop werkt niet meer.", data
+    await mallory.says("/mijnavonden")
+    assert "Je krijgt nog geen uitnodigingen" in mallory.last_text
+    await mallory.says(f"/start loc_{EIK}")  # the link, then its question: that does subscribe
+    await mallory.taps("Ja, graag")
+    assert "Je krijgt nu uitnodigingen van De Eik" in mallory.last_text
+
+
 # ---------------------------------------------------------------- creating and inviting
 
 
