@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location."""
+"""Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location,
+notice."""
 
 from __future__ import annotations
 
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(directory(settings, args.action, args.file))
-        elif args.mode in ("staff", "location"):
+        elif args.mode in ("staff", "location", "notice"):
             # An invitation or subscription link names the bot: those need the token (getMe).
             needs_token = (args.mode, args.action) in (("staff", "invite"), ("location", "qr"))
             settings = _settings(require_token=needs_token)

@@ -14,14 +14,14 @@ import re
 from datetime import date, datetime, time, timedelta
 from html import escape
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Context, MenuEntry, Registry
 from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features import broadcast_delivery as delivery
-from bot.features.broadcast_models import Broadcast, BroadcastDelivery, NoticeOptOut
+from bot.features.broadcast_models import Broadcast, NoticeOptOut
 from bot.features.staff import Scope, scope_name, scopes_of, staff_menu
 from bot.features.staff_models import Location, LocationSubscription, StaffMember
 from bot.features.steunpunt_models import (
@@ -517,7 +517,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
             texts.get(
                 "notice_list_item",
                 when=when,
-                sender=broadcast.sender_name,
+                sender=broadcast.sender_name or texts.get("notice_sender_erased"),
                 status=texts.get(f"notice_status_{broadcast.status}"),
                 audience=broadcast.audience_label,
                 preview=summary[:60] + ("…" if len(summary) > 60 else ""),
@@ -549,15 +549,7 @@ async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
         return Reply(toast=texts.get("notice_already_finished")).add(
             staff_menu(ctx, texts.get("notice_already_finished"))
         )
-    broadcast.status, broadcast.cancelled_at = "cancelled", ctx.now
-    broadcast.finished_at = ctx.now
-    await ctx.session.execute(
-        update(BroadcastDelivery)
-        .where(
-            BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == "pending"
-        )
-        .values(status="cancelled", finished_at=ctx.now)
-    )
+    await delivery.cancel(ctx.session, broadcast, ctx.now)
     counts = await delivery.counts_of(ctx.session, broadcast.id)
     text = texts.get("notice_cancelled")
     if broadcast.started_at is not None:
