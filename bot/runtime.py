@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.core import BotCore
+from bot.content import Content
+from bot.core import BotCore, Registry
 from bot.db import migrate
 from bot.db.session import Database
 from bot.engine.dialog import DIALOGS_DIR, load_yaml
@@ -43,9 +44,14 @@ def privacy_version(directory: Path = DIALOGS_DIR) -> int:
 
 
 def build_core(
-    settings: Settings, clock: Clock | None = None, directory: Path = DIALOGS_DIR
+    settings: Settings,
+    clock: Clock | None = None,
+    directory: Path = DIALOGS_DIR,
+    features: tuple[Content, Registry] | None = None,
 ) -> BotCore:
-    content, registry = load(directory)
+    """`features`: content and registry already read from `directory` (the tests read them once
+    per run); by default they are read here."""
+    content, registry = features or load(directory)
     return BotCore(
         db=Database(settings.database_url),
         content=content,

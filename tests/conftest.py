@@ -8,6 +8,9 @@ on it and drops it at the end.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
+import functools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,11 +20,14 @@ from typing import TYPE_CHECKING
 import asyncpg
 import pytest
 
-from bot.clock import FakeClock
+from bot.clock import Clock, FakeClock
 from bot.config import Settings, load_settings
-from bot.core import BotCore
+from bot.content import Content
+from bot.core import BotCore, Registry
 from bot.db import migrate
 from bot.db.models import Base
+from bot.engine.dialog import DIALOGS_DIR
+from bot.features import load
 from bot.i18n import set_strict
 from bot.runtime import build_core
 from tests.fakebotapi import FakeBotAPI
@@ -100,6 +106,24 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+@functools.cache
+def _features_read_once() -> tuple[Content, Registry]:
+    return load(DIALOGS_DIR)
+
+
+def features() -> tuple[Content, Registry]:
+    """The dialogs, catalogs and features of dialogs/, read once per test run (that takes ~0.1 s).
+    Each core gets its own copy of the registry's tables: some tests add a handler to theirs."""
+    content, registry = _features_read_once()
+    tables = {f.name: copy.copy(getattr(registry, f.name)) for f in dataclasses.fields(registry)}
+    return content, dataclasses.replace(registry, **tables)
+
+
+def core_for(settings: Settings, clock: Clock) -> BotCore:
+    """`build_core` with the content read once per test run."""
+    return build_core(settings, clock, features=features())
+
+
 def settings_for(database_url: str, **extra: str) -> Settings:
     env = {
         "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-the-fake-api-000",
@@ -116,7 +140,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def core(database_url: str, clock: FakeClock) -> AsyncIterator[BotCore]:
-    bot_core = build_core(settings_for(database_url), clock)
+    bot_core = core_for(settings_for(database_url), clock)
     yield bot_core
     await bot_core.db.dispose()
 

@@ -26,10 +26,9 @@ from bot.features.evenings_plan import reminder_moments
 from bot.features.retention import sweep
 from bot.features.staff import StaffError, add_location, parse_reminder_days, parse_reminder_time
 from bot.features.staff_models import Location
-from bot.runtime import build_core
 from bot.scheduling import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
-from tests.conftest import _truncate_postgres, settings_for
+from tests.conftest import _truncate_postgres, core_for, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
@@ -521,7 +520,7 @@ async def test_two_instances_on_postgres_send_each_reminder_exactly_once(
     """Reminders ride on the scheduling rows: two bot instances ticking at the same moment on one
     PostgreSQL database claim disjoint rows (small batches, so they really interleave)."""
     await _truncate_postgres(postgres_url)
-    first, second = (build_core(settings_for(postgres_url), clock) for _ in range(2))
+    first, second = (core_for(settings_for(postgres_url), clock) for _ in range(2))
     try:
         await add_locations(first)
         families = [await family(first, 5000 + i, f"Familie {i}") for i in range(24)]
