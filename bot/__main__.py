@@ -126,18 +126,24 @@ async def _close(app: Any, db: Any) -> None:
 
 
 async def chat(settings: Settings) -> None:
+    from bot.i18n import choose_locale
     from bot.runtime import build_core, prepare_database
-    from bot.transport.terminal import TerminalChat
+    from bot.scheduler import make_scheduler
+    from bot.scheduler import stop as stop_scheduler
+    from bot.transport.terminal import TerminalChat, TerminalSender
 
     await prepare_database(settings)
     core = build_core(settings)
-    from bot.i18n import choose_locale
-
     # LANG=en_US.UTF-8 -> English; C, POSIX or anything else -> Dutch.
     language = choose_locale(None, os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
+    terminal = TerminalChat(core, language_code=language)
+    # The same ticks as `run`: due check-ins, reminders and follow-ups appear while chatting.
+    scheduler = make_scheduler(core, TerminalSender(terminal))  # type: ignore[arg-type]
+    scheduler.start()
     try:
-        await TerminalChat(core, language_code=language).run()
+        await terminal.run()
     finally:
+        await stop_scheduler(scheduler)
         await core.db.dispose()
 
 

@@ -124,10 +124,12 @@ async def show_step(ctx: Context, draft: Broadcast) -> Reply:
             OutMessage(
                 texts.get("notice_ask_text", source=draft.source_name),
                 rows(stop_button(ctx, draft)),
+                expects="text",
             )
         )
     if draft.step == "time":
-        return Reply().add(OutMessage(texts.get("notice_ask_time"), rows(stop_button(ctx, draft))))
+        stop = rows(stop_button(ctx, draft))
+        return Reply().add(OutMessage(texts.get("notice_ask_time"), stop, expects="datetime"))
     if draft.step == "municipalities":
         return Reply().add(await municipality_question(ctx, draft))
     if draft.step == "audience":
@@ -358,13 +360,13 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
     )
     moment = parse_moment(text, ctx.now)
     if moment is None:
-        return Reply().add(OutMessage(texts.get("notice_time_unclear"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_unclear"), retry, expects="datetime"))
     if moment <= ctx.now:
-        return Reply().add(OutMessage(texts.get("notice_time_past"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_past"), retry, expects="datetime"))
     if in_quiet_hours(moment):
-        return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
     if moment > ctx.now + timedelta(days=366):
-        return Reply().add(OutMessage(texts.get("notice_time_too_far"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_too_far"), retry, expects="datetime"))
     draft.status, draft.step, draft.scheduled_for = "scheduled", "done", moment
     draft.recipients = await delivery.count_audience(ctx.session, draft)
     when = texts.translator.format_datetime(moment)
