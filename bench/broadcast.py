@@ -30,11 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.db import migrate  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
+from tests.postgres_server import postgres_server  # noqa: E402
 from tests.test_broadcast_e2e import FIRST_CHAT, seed_broadcast, statuses  # noqa: E402
 
 TOKEN = "123456:TEST-token-for-the-fake-api-000"
 STAFF_CHAT = 299_999
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or our own server
 
 
 @asynccontextmanager
@@ -154,4 +155,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with postgres_server(durable=True) as PG_ADMIN_URL:
+        asyncio.run(main())

@@ -10,7 +10,6 @@ show it uses the (status, due_at) index. Creates its own database file / databas
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -33,11 +32,12 @@ from bot.engine.output import OutMessage
 from bot.features.checkin.models import CheckinSchedule
 from bot.jobs.scheduled import ScheduledMessage, deliver_due, due_ids
 from bot.transport.sender import SendOutcome
+from tests.postgres_server import postgres_server
 
 CAREGIVERS = 100_000
 DUE = 2_000
 CHUNK = 5_000
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or our own server
 # Monday 23 November 2026, 19:30 in Amsterdam: outside quiet hours.
 NOW = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)
 
@@ -143,4 +143,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with postgres_server(durable=True) as PG_ADMIN_URL:
+        asyncio.run(main())

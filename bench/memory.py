@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT))
 from bot.app.runtime import privacy_version  # noqa: E402
 from bot.db import migrate  # noqa: E402
 from tests.fakebotapi import Call, FakeBotAPI  # noqa: E402
+from tests.postgres_server import postgres_server  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-fake-api-0000"
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or our own server
 USER_BASE = 10_000_000  # telegram_user_id = chat_id = USER_BASE + caregiver id
 ACTIVE = 200  # distinct caregivers sending updates
 WALK: list[str | None] = ["/menu", "/zelftest"] + [None] * 8  # None: the first button shown
@@ -283,4 +284,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with postgres_server(durable=True) as PG_ADMIN:
+        asyncio.run(main())

@@ -10,7 +10,6 @@ as in the bot. Creates its own database file / database and removes it.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -38,8 +37,9 @@ from bot.features.steunpunt.directory import (
     replace_directory,
     suggest_places,
 )
+from tests.postgres_server import postgres_server
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or our own server
 ROUNDS = 300
 SYLLABLES = ("ber", "gen", "dam", "hout", "wijk", "oor", "vel", "loo", "zan", "dijk", "brug",
              "kerk", "veen", "horst", "meer", "rode", "ster", "win", "ka", "sel")  # fmt: skip
@@ -147,4 +147,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with postgres_server(durable=True) as PG_ADMIN_URL:
+        main()

@@ -35,9 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakebotapi import Call, FakeBotAPI  # noqa: E402
+from tests.postgres_server import postgres_server  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-fake-api-0000"
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or our own server
 # The walk of one caregiver: commands and button labels (None = the first button shown).
 WALK_OURS: list[str | None] = ["/start", "Nederlands", "Ja, dat mag", "/zelftest"] + [None] * 10
 WALK_BASELINE: list[str | None] = ["/start"] + [None] * 13
@@ -212,4 +213,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with postgres_server(durable=True) as PG_ADMIN:
+        asyncio.run(main())

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location."""
+"""Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location,
+notice."""
 
 from __future__ import annotations
 
@@ -130,13 +131,21 @@ async def chat(settings: Settings) -> None:
 
     await prepare_database(settings)
     core = build_core(settings)
+    from bot.jobs.ticks import make_scheduler
+    from bot.jobs.ticks import stop as stop_scheduler
     from bot.text.i18n import choose_locale
+    from bot.transport.terminal import TerminalSender
 
     # LANG=en_US.UTF-8 -> English; C, POSIX or anything else -> Dutch.
     language = choose_locale(None, os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
+    terminal = TerminalChat(core, language_code=language)
+    # The same ticks as `run`: due check-ins, reminders and follow-ups appear while chatting.
+    scheduler = make_scheduler(core, TerminalSender(terminal))  # type: ignore[arg-type]
+    scheduler.start()
     try:
-        await TerminalChat(core, language_code=language).run()
+        await terminal.run()
     finally:
+        await stop_scheduler(scheduler)
         await core.db.dispose()
 
 
@@ -252,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(directory(settings, args.action, args.file))
-        elif args.mode in ("staff", "location"):
+        elif args.mode in ("staff", "location", "notice"):
             # An invitation or subscription link names the bot: those need the token (getMe).
             needs_token = (args.mode, args.action) in (("staff", "invite"), ("location", "qr"))
             settings = _settings(require_token=needs_token)

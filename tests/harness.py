@@ -13,10 +13,9 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.app.dispatch import BotCore
-from bot.app.runtime import build_core
 from bot.clock import Clock
 from bot.transport.telegram import build_application
-from tests.conftest import settings_for
+from tests.conftest import core_for, settings_for
 from tests.fakebotapi import FakeBotAPI
 
 
@@ -51,7 +50,7 @@ class BotHarness:
             TELEGRAM_API_BASE_URL=self.fake.base_url,
             TELEGRAM_API_BASE_FILE_URL=self.fake.base_file_url,
         )
-        self.core = build_core(settings, self.clock)
+        self.core = core_for(settings, self.clock)
         self.app = build_application(settings, self.core)
         # Group 99 runs after the bot's own handler (group 0) has sent its replies.
         self.app.add_handler(TypeHandler(Update, self._mark_done), group=99)

@@ -19,12 +19,13 @@ from bot.engine.output import OutMessage
 from bot.features.broadcast.compose import parse_moment
 from bot.features.broadcast.delivery import DEAD_AFTER, NoticeDeliverer, beat
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery
-from bot.features.staff.models import LocationSubscription
+from bot.features.staff.models import LocationSubscription, StaffMember
 from bot.features.steunpunt.directory import import_example_if_empty
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.sender import SendOutcome
 from bot.transport.terminal import plain
-from tests.conversation import CoreUser, onboarded, staff_user
+from tests.conversation import CoreUser, invitation, onboarded, staff_user
+from tests.test_staff import operator
 
 AMS = ZoneInfo("Europe/Amsterdam")
 VUGHT_BOXTEL = "voorbeeld-vught-boxtel"
@@ -277,8 +278,6 @@ async def test_an_uninvited_user_gets_the_normal_answer_to_staff_commands_and_bu
 
 
 async def test_a_revoked_staff_member_can_no_longer_send_their_draft(directory: BotCore) -> None:
-    from tests.test_staff import operator
-
     await caregiver(directory, 7401, municipality=S_HERTOGENBOSCH)
     staff = await staff_user(directory, 612, steunpunt_key=DEN_BOSCH)
     await compose(staff)
@@ -549,3 +548,123 @@ async def test_a_caregiver_who_is_forgotten_leaves_no_delivery_or_opt_out_behind
     row = await broadcast_row(directory)
     assert row.sender_caregiver_id is None and row.sender_member_id is None
     assert await delivery_statuses(directory) == {"pending": 3}
+
+
+# ---------------------------------------------------------------- rights checked when sending
+
+
+async def planned_for_tomorrow(staff: CoreUser) -> None:
+    await compose(staff)
+    await staff.taps("Iedereen")
+    await staff.taps("Later versturen")
+    await staff.says("morgen 10:00")
+    assert "Gepland" in staff.last_text
+
+
+async def test_revoking_a_staff_member_cancels_their_planned_notice(
+    directory: BotCore, clock: FakeClock
+) -> None:
+    await caregiver(directory, 7801, municipality=S_HERTOGENBOSCH)
+    staff = await staff_user(directory, 651, steunpunt_key=DEN_BOSCH, display_name="Bas")
+    await planned_for_tomorrow(staff)
+    _, listing = await operator(directory, "staff", "list")
+    code, out = await operator(directory, "staff", "revoke", listing.split("\t", 1)[0])
+    notice = await broadcast_row(directory)
+    assert code == 0 and f"planned notice(s) cancelled: {notice.id}" in out
+    assert notice.status == "cancelled"
+    clock.set(local(2026, 11, 24, 10, 0))
+    await deliver(directory, sender := RecordingSender())
+    assert sender.sent == []
+
+
+async def test_a_planned_notice_of_someone_no_longer_staff_is_cancelled_when_it_would_start(
+    directory: BotCore, clock: FakeClock
+) -> None:
+    await caregiver(directory, 7802, municipality=S_HERTOGENBOSCH)
+    staff = await staff_user(directory, 652, steunpunt_key=DEN_BOSCH)
+    await planned_for_tomorrow(staff)
+    async with directory.db.transaction() as session:  # the role ended some other way
+        await session.execute(update(StaffMember).values(revoked_at=clock.now()))
+    clock.set(local(2026, 11, 24, 10, 0))
+    await deliver(directory, sender := RecordingSender())
+    assert sender.sent == []
+    notice = await broadcast_row(directory)
+    assert (notice.status, notice.started_at) == ("cancelled", None)
+    assert await delivery_statuses(directory) == {}
+
+
+async def test_the_operator_lists_and_cancels_any_notice(
+    directory: BotCore, clock: FakeClock
+) -> None:
+    await vught_boxtel_area(directory)
+    await caregiver(directory, 7803, municipality=S_HERTOGENBOSCH)
+    planner = await staff_user(directory, 653, steunpunt_key=DEN_BOSCH, display_name="Ilse")
+    await planned_for_tomorrow(planner)
+    planned = await broadcast_row(directory)
+    sender_now = await staff_user(directory, 654, steunpunt_key=VUGHT_BOXTEL)
+    await compose(sender_now, "Koffieochtend vrijdag.")
+    await sender_now.taps("Iedereen (4)")
+    await sender_now.taps("Nu versturen")
+    running = await broadcast_row(directory)
+
+    code, listing = await operator(directory, "notice", "list")
+    assert code == 0
+    lines = listing.splitlines()
+    assert lines[0].startswith(f"{running.id}\tsending\t") and "Koffieochtend vrijdag." in lines[0]
+    assert lines[1].startswith(f"{planned.id}\tscheduled\t2026-11-24 09:00 UTC\t")
+    assert lines[1].endswith("\tby Ilse\tsent 0 of 3\tCursus omgaan met stress op 1 december.")
+    code, out = await operator(directory, "notice", "cancel", str(running.id))
+    assert (code, out) == (0, f"notice {running.id} cancelled; sent before the stop: 0, "
+                              "not sent: 4\n")  # fmt: skip
+    code, out = await operator(directory, "notice", "cancel", str(planned.id))
+    assert code == 0
+    code, out = await operator(directory, "notice", "cancel", str(planned.id))
+    assert (code, out) == (1, f"error: notice {planned.id} is cancelled already\n")
+    code, out = await operator(directory, "notice", "cancel", "999")
+    assert code == 1 and "no notice with id 999" in out
+    assert (await operator(directory, "notice", "list"))[1] == "no notices\n"
+    assert "\tcancelled\t" in (await operator(directory, "notice", "list", "--all"))[1]
+
+    clock.set(local(2026, 11, 24, 10, 0))
+    await deliver(directory, sender := RecordingSender())
+    assert sender.bulk_chats() == []
+
+
+async def test_a_staff_member_who_is_forgotten_vanishes_from_their_notices(
+    directory: BotCore, clock: FakeClock
+) -> None:
+    await vught_boxtel_area(directory)
+    await caregiver(directory, 7804, municipality=S_HERTOGENBOSCH)
+    staff = await staff_user(directory, 655, steunpunt_key=DEN_BOSCH, display_name="Fenna")
+    await planned_for_tomorrow(staff)
+    planned = await broadcast_row(directory)
+    # Staff of two steunpunten: the notice of the other one is already going out.
+    payload = await invitation(directory, steunpunt_key=VUGHT_BOXTEL)
+    await staff.says(f"/start {payload}")
+    await staff.says("/bericht")
+    await staff.taps("Mantelzorgpunt Vught en Boxtel")
+    await staff.send(Event("text", "Koffieochtend vrijdag."))
+    await staff.taps("Iedereen (4)")
+    await staff.taps("Nu versturen")
+    running = await broadcast_row(directory)
+    colleague = await staff_user(directory, 656, steunpunt_key=DEN_BOSCH)
+
+    await staff.says("/vergeetmij")
+    await staff.taps("Ja, wis alles over mij")
+    async with directory.db.transaction() as session:
+        rows_ = (await session.execute(
+            select(Broadcast.sender_name, Broadcast.report_chat_id, Broadcast.sender_caregiver_id)
+        )).all()  # fmt: skip
+    assert rows_ == [("", None, None), ("", None, None)]
+    await deliver(directory, sender := RecordingSender())
+    assert sorted(sender.bulk_chats()) == [7001, 7002, 7003, 7004]  # the running one goes on
+    assert sender.to(655) == [] and sender.edits == []  # no progress, no report to them
+    clock.set(local(2026, 11, 24, 10, 0))
+    await deliver(directory, sender := RecordingSender())
+    assert sender.sent == []  # the planned one does not go out
+    async with directory.db.transaction() as session:
+        statuses = dict((await session.execute(select(Broadcast.id, Broadcast.status))).all())
+    assert statuses == {planned.id: "cancelled", running.id: "done"}
+    await colleague.says("/berichten")
+    assert "door een oud-medewerker: gestopt" in colleague.last_text
+    assert "Fenna" not in colleague.last_text

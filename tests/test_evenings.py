@@ -18,7 +18,6 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app.dispatch import BotCore
-from bot.app.runtime import build_core
 from bot.clock import FakeClock
 from bot.db.models import OpenStep
 from bot.features.evenings.dates import WhenError, parse_when
@@ -35,7 +34,7 @@ from bot.features.staff.handlers import (
 from bot.features.staff.models import Location
 from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.transport.terminal import plain
-from tests.conftest import _truncate_postgres, settings_for
+from tests.conftest import _truncate_postgres, core_for, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
@@ -187,6 +186,23 @@ async def test_saying_no_to_the_link_or_an_unknown_location_subscribes_nobody(
     assert "Deze link werkt niet" in user.last_text
     await user.says("/mijnavonden")
     assert "Je krijgt nog geen uitnodigingen" in user.last_text
+
+
+async def test_a_made_up_subscribe_button_subscribes_to_no_location_without_its_link(
+    homes: BotCore,
+) -> None:
+    mallory = await onboarded(homes, 603)
+    async with homes.db.transaction() as session:
+        ids = list(await session.scalars(select(Location.id)))
+    made_up = ["ev:sub:bestaat-niet", "ev:sub:", "ev:sub:DE LINDE"]
+    for data in [*(f"ev:sub:{i}" for i in ids), *made_up]:
+        await mallory.presses_data(data)
+        assert mallory.last.toast == "Deze knop werkt niet meer.", data
+    await mallory.says("/mijnavonden")
+    assert "Je krijgt nog geen uitnodigingen" in mallory.last_text
+    await mallory.says(f"/start loc_{EIK}")  # the link, then its question: that does subscribe
+    await mallory.taps("Ja, graag")
+    assert "Je krijgt nu uitnodigingen van De Eik" in mallory.last_text
 
 
 # ---------------------------------------------------------------- creating and inviting
@@ -516,7 +532,7 @@ async def test_two_instances_on_postgres_send_each_reminder_exactly_once(
     """Reminders ride on the scheduling rows: two bot instances ticking at the same moment on one
     PostgreSQL database claim disjoint rows (small batches, so they really interleave)."""
     await _truncate_postgres(postgres_url)
-    first, second = (build_core(settings_for(postgres_url), clock) for _ in range(2))
+    first, second = (core_for(settings_for(postgres_url), clock) for _ in range(2))
     try:
         await add_locations(first)
         families = [await family(first, 5000 + i, f"Familie {i}") for i in range(24)]

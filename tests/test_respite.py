@@ -27,11 +27,12 @@ from bot.features.respite.handlers import (
 )
 from bot.features.respite.models import RespiteAdvice
 from bot.jobs.scheduled import ScheduledMessage, local_date
+from tests.conftest import features
 from tests.conversation import CoreUser
 from tests.test_checkin import tick
 from tests.test_scheduling import RecordingSender
 
-CONTENT, _ = load()
+CONTENT, _ = features()
 DIALOG = CONTENT.dialogs[DIALOG_ID]
 CATALOGUE = load_catalogue(DIALOGS_DIR, DIALOG)
 QUESTIONS = [s for s in DIALOG.questions if s != "safety"]

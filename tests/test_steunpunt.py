@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.app.dispatch import BotCore
-from bot.app.runtime import build_core
 from bot.clock import FakeClock
 from bot.db.models import Caregiver
 from bot.db.session import Database
 from bot.features.steunpunt.directory import import_example_if_empty, import_file
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.terminal import TerminalChat, plain
-from tests.conftest import settings_for
+from tests.conftest import core_for, settings_for
 from tests.conversation import CoreUser, TelegramUser, find_button
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
@@ -221,7 +220,7 @@ async def test_the_search_survives_a_restart_and_expires_after_an_hour(
 ) -> None:
     user = await onboarded(core)
     await user.says("/steunpunt")
-    restarted = build_core(settings_for(database_url), clock)
+    restarted = core_for(settings_for(database_url), clock)
     try:
         again = CoreUser(restarted, user.user_id)
         await again.says("Drunen")

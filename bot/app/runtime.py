@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.app.dispatch import BotCore
+from bot.app.dispatch import BotCore, Registry
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import migrate
@@ -13,6 +13,7 @@ from bot.db.session import Database
 from bot.engine.spec import DIALOGS_DIR, load_yaml
 from bot.features import load
 from bot.features.steunpunt.directory import import_example_if_empty
+from bot.text.content import Content
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,14 @@ def privacy_version(directory: Path = DIALOGS_DIR) -> int:
 
 
 def build_core(
-    settings: Settings, clock: Clock | None = None, directory: Path = DIALOGS_DIR
+    settings: Settings,
+    clock: Clock | None = None,
+    directory: Path = DIALOGS_DIR,
+    features: tuple[Content, Registry] | None = None,
 ) -> BotCore:
-    content, registry = load(directory)
+    """`features`: content and registry already read from `directory` (the tests read them once
+    per run); by default they are read here."""
+    content, registry = features or load(directory)
     return BotCore(
         db=Database(settings.database_url),
         content=content,

@@ -1,5 +1,6 @@
-"""Operator commands for staff and locations: `python -m bot staff ...` and `location ...`
-(add, set, list, and qr: the families' subscription link and a printable QR code).
+"""Operator commands for staff, locations and notices: `python -m bot staff ...`, `location ...`
+(add, set, list, and qr: the families' subscription link and a printable QR code) and `notice ...`
+(list, cancel: the operator can stop any staff notice).
 
 Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
 """
@@ -16,12 +17,17 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.db.session import Database
+from bot.features.broadcast import delivery as broadcast_delivery
+from bot.features.broadcast.models import Broadcast
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.plan import replan_location
 from bot.features.staff import handlers as staff
 from bot.features.staff.models import Location
+from bot.transport.terminal import plain
 
 UsernameLookup = Callable[[], Awaitable[str]]
+OPEN_NOTICES = ("scheduled", "sending")
+NOTICE_LIST_LENGTH = 50
 T = TypeVar("T")
 
 
@@ -38,8 +44,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                         help="valid for this many days (default %(default)s)")  # fmt: skip
     listing = actions.add_parser("list", help="active staff (with --all also revoked)")
     listing.add_argument("--all", action="store_true")
-    revoke = actions.add_parser("revoke", help="end a staff membership (id from staff list)")
+    revoke = actions.add_parser(
+        "revoke", help="end a staff membership (id from staff list); cancels its planned notices"
+    )
     revoke.add_argument("member_id", type=int)
+
+    notices = sub.add_parser("notice", help="staff notices: list, cancel")
+    notice_actions = notices.add_subparsers(dest="action", required=True)
+    notice_list = notice_actions.add_parser(
+        "list", help="planned and running notices (with --all also finished ones)"
+    )
+    notice_list.add_argument("--all", action="store_true")
+    notice_cancel = notice_actions.add_parser(
+        "cancel", help="stop a planned or running notice (id from notice list)"
+    )
+    notice_cancel.add_argument("notice_id", type=int)
 
     places = sub.add_parser("location", help="care-home locations: add, set, list, qr")
     place_actions = places.add_subparsers(dest="action", required=True)
@@ -101,6 +120,8 @@ async def run(
     try:
         if args.mode == "location":
             return await _location(db, clock, args, username, out)
+        if args.mode == "notice":
+            return await _notice(db, clock, args, out)
         return await _staff(db, clock, args, username, out)
     except staff.StaffError as exc:
         print(f"error: {exc}", file=out)
@@ -206,7 +227,64 @@ async def _staff(
         return 0
     async with db.transaction() as session:
         done = await staff.revoke(session, args.member_id, clock.now())
-    if not done:
-        raise staff.StaffError(f"no active staff member with id {args.member_id}")
+        if not done:
+            raise staff.StaffError(f"no active staff member with id {args.member_id}")
+        cancelled = await broadcast_delivery.cancel_planned_of(session, args.member_id, clock.now())
+        running = list(
+            await session.scalars(
+                select(Broadcast.id).where(
+                    Broadcast.sender_member_id == args.member_id, Broadcast.status == "sending"
+                )
+            )
+        )
     print(f"staff member {args.member_id} revoked", file=out)
+    if cancelled:
+        print(f"planned notice(s) cancelled: {_ids(cancelled)}", file=out)
+    if running:
+        print(f"still being sent: {_ids(running)} (stop with: notice cancel ID)", file=out)
+    return 0
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+async def _notice(db: Database, clock: Clock, args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "list":
+        shown = ("scheduled", "sending", "done", "cancelled") if args.all else OPEN_NOTICES
+        async with db.transaction() as session:
+            listing = list(
+                await session.scalars(
+                    select(Broadcast)
+                    .where(Broadcast.status.in_(shown))
+                    .order_by(Broadcast.id.desc())
+                    .limit(NOTICE_LIST_LENGTH)
+                )
+            )
+            counts = {b.id: await broadcast_delivery.counts_of(session, b.id) for b in listing}
+        if not listing:
+            print("no notices", file=out)
+        for notice in listing:
+            moment = notice.started_at or notice.scheduled_for or notice.created_at
+            progress = counts[notice.id]
+            print(
+                f"{notice.id}\t{notice.status}\t{moment:%Y-%m-%d %H:%M} UTC\t{notice.source_name}"
+                f"\tby {notice.sender_name or '-'}\tsent {progress.sent} of {notice.recipients}"
+                f"\t{' '.join(plain(notice.text_html).split())[:60]}",
+                file=out,
+            )
+        return 0
+    async with db.transaction() as session:
+        notice = await session.get(Broadcast, args.notice_id, with_for_update=True)
+        if notice is None or notice.status == "draft":
+            raise staff.StaffError(f"no notice with id {args.notice_id} (see: notice list)")
+        if notice.status not in OPEN_NOTICES:
+            raise staff.StaffError(f"notice {args.notice_id} is {notice.status} already")
+        await broadcast_delivery.cancel(session, notice, clock.now())
+        progress = await broadcast_delivery.counts_of(session, notice.id)
+    print(
+        f"notice {args.notice_id} cancelled; sent before the stop: {progress.sent}, "
+        f"not sent: {progress.cancelled}",
+        file=out,
+    )
     return 0

@@ -40,6 +40,13 @@ class Base(DeclarativeBase):
     }
 
 
+# Column `info` key for a copy of something personal of a caregiver in a row that outlives them
+# (a notice's sender name): its value names the row's column pointing at that caregiver, and
+# erasing the caregiver blanks the column (NULL, or "" for a required text; see
+# `bot.features.privacy.forget_caregiver`).
+ERASED_WITH = "erased_with"
+
+
 class Caregiver(Base):
     """One person talking to the bot, created at the first update.
 

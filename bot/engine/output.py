@@ -31,6 +31,10 @@ class OutMessage:
     # label); `remove_keyboard` takes it away again. Only on messages without `buttons`.
     location_button: str = ""
     remove_keyboard: bool = False
+    # What the message asks the caregiver to type, if anything: "text", "number", "date", "time",
+    # "datetime", "location" or "contact". Telegram ignores it; the terminal then takes typed
+    # numbers as that input instead of as a button's number.
+    expects: str = ""
 
 
 @dataclass

@@ -11,15 +11,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError, load_yaml, parse_dialog
-
-
-class Gettext(Protocol):
-    locale: str
-
-    def gettext(self, msgid: str) -> str: ...
+from bot.text.i18n import Translator
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class Content:
 class Texts:
     """Content bound to one caregiver's language: the only way features produce user text."""
 
-    def __init__(self, content: Content, translator: Gettext) -> None:
+    def __init__(self, content: Content, translator: Translator) -> None:
         self.content = content
         self.translator = translator
 

@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from html import escape
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
@@ -23,7 +23,7 @@ from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.broadcast import delivery
-from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
+from bot.features.broadcast.models import Broadcast, NoticeOptOut
 from bot.features.staff.handlers import Scope, scope_name, scopes_of, staff_menu
 from bot.features.staff.models import Location, LocationSubscription, StaffMember
 from bot.features.steunpunt.models import (
@@ -132,10 +132,12 @@ async def show_step(ctx: Context, draft: Broadcast) -> Reply:
             OutMessage(
                 texts.get("notice_ask_text", source=draft.source_name),
                 rows(stop_button(ctx, draft)),
+                expects="text",
             )
         )
     if draft.step == "time":
-        return Reply().add(OutMessage(texts.get("notice_ask_time"), rows(stop_button(ctx, draft))))
+        stop = rows(stop_button(ctx, draft))
+        return Reply().add(OutMessage(texts.get("notice_ask_time"), stop, expects="datetime"))
     if draft.step == "municipalities":
         return Reply().add(await municipality_question(ctx, draft))
     if draft.step == "audience":
@@ -375,13 +377,13 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
     )
     moment = parse_moment(text, ctx.now)
     if moment is None:
-        return Reply().add(OutMessage(texts.get("notice_time_unclear"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_unclear"), retry, expects="datetime"))
     if moment <= ctx.now:
-        return Reply().add(OutMessage(texts.get("notice_time_past"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_past"), retry, expects="datetime"))
     if in_quiet_hours(moment):
-        return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
     if moment > ctx.now + timedelta(days=366):
-        return Reply().add(OutMessage(texts.get("notice_time_too_far"), retry))
+        return Reply().add(OutMessage(texts.get("notice_time_too_far"), retry, expects="datetime"))
     draft.status, draft.step, draft.scheduled_for = "scheduled", "done", moment
     draft.recipients = await delivery.count_audience(ctx.session, draft)
     when = texts.translator.format_datetime(moment)
@@ -535,7 +537,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
             texts.get(
                 "notice_list_item",
                 when=when,
-                sender=broadcast.sender_name,
+                sender=broadcast.sender_name or texts.get("notice_sender_erased"),
                 status=texts.get(f"notice_status_{broadcast.status}"),
                 audience=broadcast.audience_label,
                 preview=summary[:60] + ("…" if len(summary) > 60 else ""),
@@ -567,15 +569,7 @@ async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
         return Reply(toast=texts.get("notice_already_finished")).add(
             staff_menu(ctx, texts.get("notice_already_finished"))
         )
-    broadcast.status, broadcast.cancelled_at = "cancelled", ctx.now
-    broadcast.finished_at = ctx.now
-    await ctx.session.execute(
-        update(BroadcastDelivery)
-        .where(
-            BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == "pending"
-        )
-        .values(status="cancelled", finished_at=ctx.now)
-    )
+    await delivery.cancel(ctx.session, broadcast, ctx.now)
     counts = await delivery.counts_of(ctx.session, broadcast.id)
     text = texts.get("notice_cancelled")
     if broadcast.started_at is not None:

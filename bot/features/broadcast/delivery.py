@@ -28,7 +28,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, upsert_insert
@@ -40,7 +51,7 @@ from bot.features.broadcast.models import (
     NoticeOptOut,
     WorkerHeartbeat,
 )
-from bot.features.staff.models import LocationSubscription
+from bot.features.staff.models import LocationSubscription, StaffMember
 from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.text.content import Texts
 from bot.text.i18n import SUPPORTED_LOCALES, choose_locale
@@ -132,9 +143,29 @@ async def count_audience(session: AsyncSession, broadcast: Broadcast) -> int:
     return int(await session.scalar(select(func.count()).select_from(query)) or 0)
 
 
+def sender_is_staff() -> ColumnElement[bool]:
+    """The staff member who composed the notice still holds the role it was composed under."""
+    return exists().where(
+        StaffMember.id == Broadcast.sender_member_id, StaffMember.revoked_at.is_(None)
+    )
+
+
 async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int | None:
     """Scheduled -> sending: store one pending delivery per recipient; None if already started
-    (by another instance) or cancelled. Returns the number of recipients."""
+    (by another instance) or cancelled. Returns the number of recipients.
+
+    A notice whose sender is no longer staff (revoked, or erased by `/vergeetmij`) is cancelled
+    here instead: the right to send is checked when sending starts, not only when it was planned.
+    """
+    dropped = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled", ~sender_is_staff())
+        .values(status="cancelled", cancelled_at=now, finished_at=now)
+    )
+    if dropped.rowcount:
+        log.warning("broadcast %d cancelled at its start: its sender is no longer staff",
+                    broadcast_id)  # fmt: skip
+        return None
     result = await session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled")
@@ -156,6 +187,32 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
     )
     broadcast.recipients = int(counted or 0)
     return broadcast.recipients
+
+
+async def cancel(session: AsyncSession, broadcast: Broadcast, now: datetime) -> None:
+    """Stop a scheduled or running notice: nothing more goes out (rows in flight still finish)."""
+    broadcast.status, broadcast.cancelled_at, broadcast.finished_at = "cancelled", now, now
+    await session.execute(
+        update(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.status == "pending"
+        )
+        .values(status="cancelled", finished_at=now)
+    )
+
+
+async def cancel_planned_of(session: AsyncSession, member_id: int, now: datetime) -> list[int]:
+    """Cancel the scheduled notices of a staff membership that ends; their ids."""
+    planned = await session.scalars(
+        select(Broadcast).where(
+            Broadcast.sender_member_id == member_id, Broadcast.status == "scheduled"
+        )
+    )
+    cancelled = []
+    for broadcast in planned:
+        await cancel(session, broadcast, now)
+        cancelled.append(broadcast.id)
+    return cancelled
 
 
 # ---------------------------------------------------------------- what caregivers see

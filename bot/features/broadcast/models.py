@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models import Base
+from bot.db.models import ERASED_WITH, Base
+
+# Copies of the sender's name and chat: blanked when the sender's caregiver row is erased.
+ERASED_WITH_SENDER = {ERASED_WITH: "sender_caregiver_id"}
 
 
 class Broadcast(Base):
@@ -19,7 +22,10 @@ class Broadcast(Base):
     `status`: draft (being composed; `step` says what the staff member is asked), scheduled (waits
     for `scheduled_for`), sending (delivery rows exist), done, cancelled. Exactly one of
     `steunpunt_key` / `location_id` is the source. The sender survives as `sender_name` when the
-    staff member or their caregiver row is deleted; the counts are always read from the deliveries.
+    staff member's membership ends (for the audit trail); erasing the staff member's caregiver row
+    (`/vergeetmij`) blanks it and the report chat (`ERASED_WITH`, see `bot.features.privacy`),
+    and a scheduled notice of a sender who is no longer staff is cancelled when it would start.
+    The counts are always read from the deliveries.
     """
 
     __tablename__ = "broadcast"
@@ -37,7 +43,7 @@ class Broadcast(Base):
     sender_caregiver_id: Mapped[int | None] = mapped_column(
         ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
     )
-    sender_name: Mapped[str] = mapped_column(String(120), default="")
+    sender_name: Mapped[str] = mapped_column(String(120), default="", info=ERASED_WITH_SENDER)
     text_html: Mapped[str] = mapped_column(Text, default="")
     text_length: Mapped[int] = mapped_column(Integer, default=0)
     media_kind: Mapped[str | None] = mapped_column(String(16))  # "photo" | "document"
@@ -54,8 +60,8 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     # The one message to the staff member that shows progress (edited) and who gets the report.
-    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    progress_message_id: Mapped[int | None] = mapped_column(Integer)
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger, info=ERASED_WITH_SENDER)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer, info=ERASED_WITH_SENDER)
     progress_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

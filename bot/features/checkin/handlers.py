@@ -302,6 +302,7 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
     followup = OutMessage(
         texts.get(f"checkin_followup_{note_kind}"),
         rows(Button(texts.get("checkin_skip"), f"{PREFIX}:skip:{seq}")),
+        expects="text",
     )
     reply = Reply(pressed_label=str(score))
     if score >= rules.urgent_score:

@@ -1,5 +1,5 @@
 """Tables of the check-ins: each caregiver's schedule (and what is asked right now), and every
-answer with its time. The due check-ins themselves are rows of `bot.scheduling.ScheduledMessage`.
+answer with its time. The due check-ins themselves are `bot.jobs.scheduled.ScheduledMessage` rows.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ async def on_subscribe_link(ctx: Context, event: Event) -> Reply:
     if location.example:
         question += "\n" + ctx.texts.get("evening_location_example")
     buttons = rows(
-        Button(ctx.texts.get("evening_subscribe_yes"), f"{PREFIX}:sub:{location.id}"),
+        # The key, not the id: the button can do no more than the link itself (ids are guessable).
+        Button(ctx.texts.get("evening_subscribe_yes"), f"{PREFIX}:sub:{location.key}"),
         Button(ctx.texts.get("evening_subscribe_no"), f"{PREFIX}:nosub"),
     )
     return Reply().add(OutMessage(question, buttons))
@@ -109,8 +110,9 @@ async def _invitations_of(ctx: Context, location: Location) -> list[OutMessage]:
     return messages
 
 
-async def subscribe(ctx: Context, location_id: int) -> Reply:
-    location = await ctx.session.get(Location, location_id)
+async def subscribe(ctx: Context, key: str) -> Reply:
+    """ "Ja, graag" under the link's question; the button carries the location key of the link."""
+    location = await location_by_key(ctx.session, key) if KEY_PATTERN.match(key) else None
     if location is None:
         return ctx.stale_button()
     reply = Reply(pressed_label=ctx.texts.get("evening_subscribe_yes"))
@@ -369,8 +371,8 @@ async def on_my_evenings(ctx: Context, event: Event) -> Reply:
 
 
 async def on_button(ctx: Context, event: Event) -> Reply:
-    """Buttons `ev:<what>:<id>[:<value>]`; every part is checked, and the caregiver's right to
-    act on the evening or location is checked again."""
+    """Buttons `ev:<what>:<id>[:<value>]` (`ev:sub:<location key>`); every part is checked, and
+    the caregiver's right to act on the evening or location is checked again."""
     parts = event.text.split(":")
     what = parts[1] if len(parts) > 1 else ""
     number = button_number(parts[2]) if len(parts) > 2 else None
@@ -385,10 +387,10 @@ async def on_button(ctx: Context, event: Event) -> Reply:
             OutMessage(texts.get("evening_kept"), rows(Button(texts.get("evening_button_mine"),
                                                               f"m:{COMMAND}")))
         )  # fmt: skip
+    if what == "sub" and len(parts) == 3:
+        return await subscribe(ctx, parts[2])
     if number is None:
         return ctx.stale_button()
-    if what == "sub" and len(parts) == 3:
-        return await subscribe(ctx, number)
     if what == "unsub" and len(parts) == 3:
         location = await ctx.session.get(Location, number)
         if location is None or not await is_subscribed(ctx.session, ctx.caregiver.id, number):

@@ -2,7 +2,7 @@
 (RSVPs) and the step-by-step state of a staff member creating or editing an evening.
 
 Who hears about a location's evenings is `LocationSubscription` (bot.features.staff.models); the
-invitations and reminders themselves are rows of `bot.scheduling.ScheduledMessage`.
+invitations and reminders themselves are rows of `bot.jobs.scheduled.ScheduledMessage`.
 """
 
 from __future__ import annotations

@@ -95,10 +95,11 @@ async def _hold_step(ctx: Context) -> None:
 def _ask(ctx: Context, step: str, location: Location) -> OutMessage:
     texts = ctx.texts
     buttons: list[Button] = []
+    expects = "text"
     if step in ("title", "edit_title"):
         text = texts.get("evening_ask_title")
     elif step in ("when", "edit_starts_at"):
-        text = texts.get("evening_ask_when")
+        text, expects = texts.get("evening_ask_when"), "datetime"
     elif step in ("place", "edit_place"):
         text = texts.get("evening_ask_place")
         address = location.address[:40]
@@ -107,10 +108,10 @@ def _ask(ctx: Context, step: str, location: Location) -> OutMessage:
         text = texts.get("evening_ask_description")
         buttons.append(Button(texts.get("evening_button_no_description"), f"{P}:nodesc"))
     else:  # max / edit_max_guests
-        text = texts.get("evening_ask_max")
+        text, expects = texts.get("evening_ask_max"), "number"
         buttons.append(Button(texts.get("evening_button_no_max"), f"{P}:nomax"))
     buttons.append(stop_button(ctx))
-    return OutMessage(text, rows(*buttons))
+    return OutMessage(text, rows(*buttons), expects=expects)
 
 
 async def start_draft(ctx: Context, location: Location) -> Reply:
@@ -233,7 +234,9 @@ async def on_draft_text(ctx: Context, event: Event) -> Reply | None:
         try:
             moment = parse_when(text, ctx.now)
         except WhenError as error:
-            return reply.add(OutMessage(_when_error(ctx, error), rows(stop_button(ctx))))
+            return reply.add(
+                OutMessage(_when_error(ctx, error), rows(stop_button(ctx)), expects="datetime")
+            )
         data["starts_at"] = moment.isoformat()
         draft.data, draft.updated_at = data, ctx.now
         editing = draft.evening_id is not None

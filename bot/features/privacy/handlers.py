@@ -1,7 +1,8 @@
 """The caregiver's own data: `/mijngegevens` exports everything, `/vergeetmij` erases everything.
 
 Both work over every table that refers to a caregiver, found from the schema itself, so a table a
-later feature adds is exported and erased without anyone having to remember it here.
+later feature adds is exported and erased without anyone having to remember it here. Rows that
+outlive the caregiver (a staff member's notices) lose the copies marked `ERASED_WITH`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
 from bot.app.registry import Registry
-from bot.db.models import Base, Caregiver
+from bot.db.models import ERASED_WITH, Base, Caregiver
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 
@@ -27,6 +28,18 @@ def caregiver_tables() -> list[tuple[Table, str]]:
         for column in table.columns:
             if any(fk.column.table.name == Caregiver.__tablename__ for fk in column.foreign_keys):
                 found.append((table, column.name))
+    return found
+
+
+def erased_copies() -> list[tuple[Table, str, list[Column[Any]]]]:
+    """(table, column pointing at the caregiver, columns to blank) of every `ERASED_WITH` mark."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        marked: dict[str, list[Column[Any]]] = {}
+        for column in table.columns:
+            if ERASED_WITH in column.info:
+                marked.setdefault(column.info[ERASED_WITH], []).append(column)
+        found += [(table, owner, columns) for owner, columns in marked.items()]
     return found
 
 
@@ -90,7 +103,11 @@ async def on_forget_me(ctx: Context, event: Event) -> Reply:
 
 
 async def forget_caregiver(session: AsyncSession, caregiver: Caregiver) -> None:
-    """Erase the caregiver; ON DELETE CASCADE takes every row that refers to them."""
+    """Erase the caregiver; ON DELETE CASCADE takes every row that refers to them, and rows that
+    stay (ON DELETE SET NULL) first lose their marked copies of the caregiver's name and chat."""
+    for table, owner, columns in erased_copies():
+        blank = {c.name: None if c.nullable else "" for c in columns}
+        await session.execute(update(table).where(table.c[owner] == caregiver.id).values(blank))
     await session.delete(caregiver)
     await session.flush()
 

@@ -143,8 +143,9 @@ class Finder:
             return OutMessage(
                 ctx.texts.get("steunpunt_ask"),
                 location_button=ctx.texts.get("steunpunt_location_button"),
+                expects="location",
             )
-        return OutMessage(ctx.texts.get("steunpunt_ask_cared"))
+        return OutMessage(ctx.texts.get("steunpunt_ask_cared"), expects="location")
 
     async def on_command(self, ctx: Context, event: Event) -> Reply:
         row = await self._row(ctx)
