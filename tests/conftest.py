@@ -8,8 +8,6 @@ on it and drops it at the end.
 from __future__ import annotations
 
 import asyncio
-import copy
-import dataclasses
 import functools
 import shutil
 import uuid
@@ -115,8 +113,7 @@ def features() -> tuple[Content, Registry]:
     """The dialogs, catalogs and features of dialogs/, read once per test run (that takes ~0.1 s).
     Each core gets its own copy of the registry's tables: some tests add a handler to theirs."""
     content, registry = _features_read_once()
-    tables = {f.name: copy.copy(getattr(registry, f.name)) for f in dataclasses.fields(registry)}
-    return content, dataclasses.replace(registry, **tables)
+    return content, registry.copy()
 
 
 def core_for(settings: Settings, clock: Clock) -> BotCore:

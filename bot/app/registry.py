@@ -145,6 +145,22 @@ class Registry:
         self.staff_commands = Claims("staff command", self)
         self.staff_buttons = Claims("staff button prefix", self)
 
+    def copy(self) -> Registry:
+        """A registry with the same claims whose tables can change on their own (tests add a
+        handler to one bot without touching another built from the same features)."""
+        twin = Registry(feature=self.feature)
+        for name, value in vars(self).items():
+            if isinstance(value, Claims):
+                claims = getattr(twin, name)
+                for key, handler in value.items():
+                    twin.feature = value.owner(key)
+                    claims[key] = handler
+            elif isinstance(value, list | set):
+                setattr(twin, name, type(value)(value))
+            else:
+                setattr(twin, name, value)
+        return twin
+
     def add_personal_data(self, *tables: PersonalData) -> None:
         for table in tables:
             if any(t.model is table.model for t in self.personal_data):
