@@ -19,6 +19,7 @@ from bot.db.models import Caregiver
 from bot.db.session import Database
 from bot.features.broadcast.delivery import WINDOW, NoticeDeliverer
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery
+from bot.features.staff.models import StaffMember
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.sender import Sender
 from tests.conversation import TelegramUser, invitation
@@ -30,13 +31,14 @@ from tests.test_processes import TOKEN, start_bot, stop
 STEUNPUNT = "voorbeeld-den-bosch"
 FIRST_CHAT = 300_000
 STAFF_CHAT = 299_999
+SENDER_CHAT = 299_998  # the staff member who wrote the seeded notice
 
 
 async def seed_broadcast(
     url: str, count: int, now: datetime, *, report_chat: int | None = None, chunk: int = 5_000
 ) -> None:
     """`count` caregivers who saved the Den Bosch steunpunt (chats FIRST_CHAT...) and a notice
-    to all of them, due `now` (the deliverer starts it)."""
+    to all of them by a staff member of it, due `now` (the deliverer starts it)."""
     version = privacy_version()
     db = Database(url)
     try:
@@ -58,8 +60,20 @@ async def seed_broadcast(
                       "updated_at": now} for cid in found.scalars()],
                 )  # fmt: skip
         async with db.transaction() as session:
+            member = await session.scalar(select(StaffMember))  # a second notice: the same one
+            if member is None:
+                sender = Caregiver(telegram_user_id=SENDER_CHAT, chat_id=SENDER_CHAT, locale="nl",
+                                   created_at=now, last_seen_at=now)  # fmt: skip
+                session.add(sender)
+                await session.flush()
+                member = StaffMember(
+                    caregiver_id=sender.id, steunpunt_key=STEUNPUNT, granted_at=now
+                )
+                session.add(member)
+                await session.flush()
             session.add(
                 Broadcast(
+                    sender_member_id=member.id, sender_caregiver_id=member.caregiver_id,
                     status="scheduled", step="done", steunpunt_key=STEUNPUNT,
                     source_name="Steunpunt Mantelzorg Den Bosch (voorbeeld)", sender_name="Bench",
                     text_html="Cursus <b>omgaan met stress</b> op 1 december.", text_length=44,
