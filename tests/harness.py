@@ -7,7 +7,6 @@ tests never sleep. `restart()` builds a new Application on the same database, li
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from telegram.ext import Application
 
