@@ -80,12 +80,13 @@ def asyncio_exception_handler(_loop: asyncio.AbstractEventLoop, context: dict[st
 
 
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(ContentFreeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
+    if not root.handlers:  # as logging.basicConfig: a handler set up already (tests) stays
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            ContentFreeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        root.addHandler(handler)
     root.setLevel(level)
     requested = logging.getLevelName(level)
     for name, floor in LIBRARY_FLOORS.items():
