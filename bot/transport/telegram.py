@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationBuilder
@@ -40,6 +41,14 @@ class NotStored(Exception):
     def __init__(self, update_id: int) -> None:
         super().__init__(f"update {update_id} not stored")
         self.update_id = update_id
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database connection failed (rather than this update's handling):
+    checked before asking the database, which may be back already when it is asked."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OSError, TimeoutError, OperationalError, InterfaceError))
 
 
 def clean(text: str) -> str:
@@ -113,7 +122,7 @@ class TelegramAdapter:
         try:
             outcome = await self._take(update)
         except Exception as exc:
-            if not await self.core.db.is_available():
+            if is_outage(exc) or not await self.core.db.is_available():
                 log.warning("update %s not stored (%s); not acknowledged", update.update_id,
                             type(exc).__name__)  # fmt: skip
                 raise NotStored(update.update_id) from exc
