@@ -89,13 +89,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_case(name: str, command: list[str], env: dict[str, str], walk: list[str | None],
-                   caregivers: int, think: float = 0) -> dict[str, Any]:  # fmt: skip
+async def run_case(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    walk: list[str | None],
+    caregivers: int,
+    think: float = 0,
+    root: Path = ROOT,
+) -> dict[str, Any]:
+    """One case; `root` is the source tree the bot runs from (bench/intake.py: an older one)."""
     fake = MeasuringFake()
     await fake.start()
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
+        *command, cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "TELEGRAM_BOT_TOKEN": TOKEN,
              "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "WARNING", **env},
     )  # fmt: skip
     try:

@@ -54,27 +54,39 @@ async def run_polling(settings: Settings) -> None:
     from bot.jobs.scheduled import worker_name
     from bot.jobs.shutdown import Stopping, shutdown
     from bot.jobs.ticks import make_scheduler
+    from bot.logs import asyncio_exception_handler
+    from bot.transport.polling import Poller
     from bot.transport.telegram import build_application
 
+    asyncio.get_running_loop().set_exception_handler(asyncio_exception_handler)
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
     worker = worker_name()
     scheduler = make_scheduler(core, app.bot_data["sender"], worker)
     try:
-        await app.initialize()
-        await app.start()
-        updater = app.updater
-        assert updater is not None
-        await updater.start_polling(allowed_updates=["message", "callback_query"])
+        await app.initialize()  # getMe: a refused token stops the start here
+        poller = Poller(app.bot, app.bot_data["adapter"])
+        polling = poller.start()
         scheduler.start()
         log.info("bot is running (long polling)")
-        hurry = await _until_stopped()
-        # Polling stops first (PTB confirms the updates it fetched), then they are handled.
-        stopping = Stopping(updater.stop, app, scheduler, core.db, worker)
-        await shutdown(stopping, settings.shutdown_timeout, hurry)
+        signalled = asyncio.create_task(_until_stopped())
+        await asyncio.wait({polling, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if polling.done():  # polling cannot go on (a revoked token): stop the rest, then exit
+            signalled.cancel()
+            await shutdown(Stopping(_nothing, scheduler, core.db, worker),
+                           settings.shutdown_timeout, asyncio.Event())  # fmt: skip
+            polling.result()
+            return
+        # The poller stops fetching, handles the batch in hand and confirms it to Telegram.
+        stopping = Stopping(poller.stop, scheduler, core.db, worker)
+        await shutdown(stopping, settings.shutdown_timeout, signalled.result())
     finally:
         await _close(app, core.db)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def serve(settings: Settings) -> None:
@@ -84,9 +96,11 @@ async def serve(settings: Settings) -> None:
     from bot.jobs.scheduled import worker_name
     from bot.jobs.shutdown import Stopping, shutdown
     from bot.jobs.ticks import make_scheduler
+    from bot.logs import asyncio_exception_handler
     from bot.transport.telegram import build_application
     from bot.transport.web import make_web_app
 
+    asyncio.get_running_loop().set_exception_handler(asyncio_exception_handler)
     await prepare_database(settings)
     core = build_core(settings)
     app = build_application(settings, core)
@@ -94,21 +108,18 @@ async def serve(settings: Settings) -> None:
     scheduler = make_scheduler(core, app.bot_data["sender"], worker)
     assert settings.webhook_secret is not None
     # A request in flight at shutdown gets the whole shutdown budget to finish.
-    runner = web.AppRunner(
-        make_web_app(app, core.db, settings.webhook_secret),
-        shutdown_timeout=settings.shutdown_timeout,
-    )
+    web_app = make_web_app(app.bot, app.bot_data["adapter"].take, core.db, settings.webhook_secret)
+    runner = web.AppRunner(web_app, shutdown_timeout=settings.shutdown_timeout)
     try:
-        await app.initialize()
-        await app.start()
+        await app.initialize()  # getMe: a refused token stops the start here
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
         scheduler.start()
         log.info("bot is serving the webhook on port %d", settings.port)
         hurry = await _until_stopped()
         # runner.cleanup closes the listening socket at once (new connections are refused),
-        # then waits for the requests in flight; PTB then handles every update they queued.
-        stopping = Stopping(runner.cleanup, app, scheduler, core.db, worker)
+        # then waits for the requests in flight: each handles its update and sends its replies.
+        stopping = Stopping(runner.cleanup, scheduler, core.db, worker)
         await shutdown(stopping, settings.shutdown_timeout, hurry)
     finally:
         await _close(app, core.db)
@@ -286,11 +297,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from bot.app.runtime import NotMigrated
+        from telegram.error import InvalidToken
+
+        from bot.app.runtime import DatabaseUnavailable, NotMigrated
 
         if isinstance(exc, NotMigrated):
             print(f"configuration error: {exc}", file=sys.stderr)
             return 2
+        # Fatal: exit non-zero so the platform restarts or alerts, with one line (no token).
+        if isinstance(exc, InvalidToken):
+            print("fatal: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): the token is "
+                  "wrong or was revoked", file=sys.stderr)  # fmt: skip
+            return 3
+        if isinstance(exc, DatabaseUnavailable):
+            print(f"fatal: {exc}", file=sys.stderr)
+            return 3
         raise
     return 0
 

@@ -7,13 +7,12 @@ tests never sleep. `restart()` builds a new Application on the same database, li
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application
 
 from bot.app.dispatch import BotCore
 from bot.clock import Clock
+from bot.transport.polling import Poller
 from bot.transport.telegram import build_application
 from tests.conftest import core_for, settings_for
 from tests.fakebotapi import FakeBotAPI
@@ -26,13 +25,14 @@ class BotHarness:
         self.clock = clock
         self.app: Application | None = None
         self.core: BotCore | None = None
+        self.poller: Poller | None = None
         self._done: dict[int, asyncio.Event] = {}
 
     def _event(self, update_id: int) -> asyncio.Event:
         return self._done.setdefault(update_id, asyncio.Event())
 
-    async def _mark_done(self, update: Update, _context: Any) -> None:
-        self._event(update.update_id).set()
+    def _mark_done(self, update_id: int) -> None:
+        self._event(update_id).set()
 
     async def processed(self, update_id: int, within: float = 10.0) -> None:
         try:
@@ -52,18 +52,18 @@ class BotHarness:
         )
         self.core = core_for(settings, self.clock)
         self.app = build_application(settings, self.core)
-        # Group 99 runs after the bot's own handler (group 0) has sent its replies.
-        self.app.add_handler(TypeHandler(Update, self._mark_done), group=99)
         await self.app.initialize()
-        await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0, timeout=1)
+        # The poller of `run`; it reports an update once its replies are sent.
+        self.poller = Poller(
+            self.app.bot, self.app.bot_data["adapter"], timeout=1, on_handled=self._mark_done
+        )
+        self.poller.start()
 
     async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
         if self.app is not None:
-            assert self.app.updater is not None
-            await self.app.updater.stop()
-            await self.app.stop()
             await self.app.shutdown()
             self.app = None
         if self.core is not None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.app.dispatch import BotCore, Registry
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app.dispatch import BotCore
+from bot.app.registry import Registry
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import migrate
@@ -22,9 +26,32 @@ class NotMigrated(Exception):
     """The PostgreSQL schema is behind; the operator runs `python -m bot db upgrade` (release)."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached at start; the message names where, never the password."""
+
+
+def where(url: str) -> str:
+    """The database of `url` for a message: host, port and name (SQLite: the file)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite file {parsed.database!r}"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432} (database {parsed.database!r})"
+
+
 async def prepare_database(settings: Settings) -> None:
-    """SQLite (one process, a newcomer's default) is migrated here, and an empty steunpunt
-    directory gets the example region; PostgreSQL must be migrated already."""
+    """Check the database is there: SQLite (one process, a newcomer's default) is migrated here,
+    and an empty steunpunt directory gets the example region; PostgreSQL must be migrated
+    already. Raises `DatabaseUnavailable` or `NotMigrated` with one line for the operator."""
+    try:
+        await _prepare(settings)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL: cannot use the database at {where(settings.database_url)}: "
+            f"{type(exc).__name__}"
+        ) from None
+
+
+async def _prepare(settings: Settings) -> None:
     if settings.is_sqlite:
         await migrate.upgrade_async(settings.database_url)
         db = Database(settings.database_url)

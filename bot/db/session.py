@@ -38,6 +38,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failing statement's error names its parameters otherwise: what a caregiver typed.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -104,6 +106,15 @@ class Database:
                     await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception as exc:  # the next one tries again; the WAL only grows meanwhile
             log.warning("SQLite checkpoint failed: %s", type(exc).__name__)
+
+    async def is_available(self) -> bool:
+        """Whether a fresh statement gets through now (tells an outage from a bug in handling)."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except Exception:  # any failure means: not available
+            return False
+        return True
 
     async def dispose(self) -> None:
         if self._checkpointing is not None:

@@ -1,11 +1,12 @@
 """Graceful shutdown of `run` and `serve` on SIGTERM (a deploy, a scale-down, `docker stop`).
 
 In order, bounded by `Settings.shutdown_timeout`:
-1. stop taking work: `serve` closes its listening socket (new connections are refused) and lets
-   the webhook requests in flight finish; `run` stops polling (PTB confirms what it fetched);
-2. finish the work in hand, at the same time: PTB handles every update it already took (each
-   update's transaction commits and its replies are sent), the scheduler starts nothing new and
-   its running tick sends its batch and records the outcomes;
+1. stop taking work: `serve` closes its listening socket (new connections are refused); `run`
+   stops polling (no new batch is fetched);
+2. finish the work in hand, at the same time: the webhook requests in flight, or the batch the
+   poller holds, are handled (each update's transaction commits and its replies are sent; the
+   poller then confirms the batch to Telegram), the scheduler starts nothing new and its running
+   tick sends its batch and records the outcomes;
 3. give back what this worker still holds: its claimed scheduled messages and notice deliveries
    become pending again (attempts not counted), so another instance sends them at its next tick
    instead of after the claim lease;
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import update
-from telegram.ext import Application
 
 from bot.db.session import Database
 from bot.features.broadcast.models import BroadcastDelivery
@@ -64,8 +64,8 @@ async def release_claims(db: Database, worker: str) -> int:
 class Stopping:
     """What one `run`/`serve` process has to stop."""
 
-    stop_intake: Callable[[], Awaitable[None]]  # serve: close the site; run: stop polling
-    application: Application
+    # Returns once the updates taken are handled: serve: close the site; run: stop the poller.
+    stop_intake: Callable[[], Awaitable[None]]
     scheduler: AsyncIOScheduler
     db: Database
     worker: str
@@ -78,8 +78,7 @@ async def shutdown(stopping: Stopping, limit: float, hurry: asyncio.Event) -> bo
     log.info("stopping: no new work; finishing what is in hand (at most %.0f s)", limit)
 
     async def drain() -> None:
-        await stopping.stop_intake()
-        await asyncio.gather(stopping.application.stop(), stop_scheduler(stopping.scheduler))
+        await asyncio.gather(stopping.stop_intake(), stop_scheduler(stopping.scheduler))
 
     draining = asyncio.create_task(drain())
     hurried = asyncio.create_task(hurry.wait())

@@ -1,6 +1,8 @@
 """Telegram adapter: PTB updates become engine events; replies go out through the one sender.
 
-PTB only transports here; state, routing and texts live in `bot.app.dispatch` and the features.
+PTB only transports here; state, routing and texts live in `bot.app` and the features. The
+intake (`bot.transport.web` for the webhook, `bot.transport.polling` for getUpdates) calls
+`TelegramAdapter.process` and acknowledges an update to Telegram only once that returned.
 """
 
 from __future__ import annotations
@@ -8,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.app.dispatch import BotCore, Incoming
 from bot.config import Settings
 from bot.engine.flow import Event
-from bot.engine.output import OutMessage
+from bot.engine.output import OutMessage, Reply
+from bot.logs import describe
 from bot.text.i18n import choose_locale
 from bot.transport.aiohttp_request import AiohttpRequest
 from bot.transport.flood import FloodGuard
@@ -30,34 +35,56 @@ _UNSUPPORTED_KINDS = ("sticker", "photo", "voice", "video", "video_note", "audio
                       "animation", "poll", "dice", "venue")  # fmt: skip
 
 
+class NotStored(Exception):
+    """An update could not be stored (the database is unavailable): do not acknowledge it."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(f"update {update_id} not stored")
+        self.update_id = update_id
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database connection failed (rather than this update's handling):
+    checked before asking the database, which may be back already when it is asked."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OSError, TimeoutError, OperationalError, InterfaceError))
+
+
+def clean(text: str) -> str:
+    """Text as the database takes it: PostgreSQL refuses U+0000 in text (and the error would
+    carry the value), so NUL characters are dropped on the way in."""
+    return text.replace("\x00", "")
+
+
 def to_event(update: Update) -> Event | None:
     """The engine event of a private-chat update, or None for updates the bot does not handle."""
     if update.callback_query is not None:
-        return Event("button", update.callback_query.data or "")
+        return Event("button", clean(update.callback_query.data or ""))
     message = update.message
     if message is None:
         return None
     if message.text is not None:
-        text = message.text
+        text = clean(message.text)
         if text.startswith("/"):
             command, _, args = text[1:].partition(" ")
             return Event("command", command.split("@", 1)[0].lower()[:64], args.strip()[:512])
-        html = message.text_html if message.entities else ""
+        html = clean(message.text_html) if message.entities else ""
         return Event("text", text[:MAX_TEXT], html=html)
     if message.location is not None:
         return Event(
             "location", latitude=message.location.latitude, longitude=message.location.longitude
         )
     if message.contact is not None:
-        return Event("contact", message.contact.phone_number or "")
+        return Event("contact", clean(message.contact.phone_number or ""))
     kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
     file_id = ""
     if message.photo:
         file_id = message.photo[-1].file_id  # the largest size
     elif message.document is not None:
         file_id = message.document.file_id
-    caption = message.caption or ""
-    html = message.caption_html if message.caption_entities else ""
+    caption = clean(message.caption or "")
+    html = clean(message.caption_html) if message.caption_entities else ""
     return Event("unsupported", kind, args=caption[:1024], html=html, file_id=file_id)
 
 
@@ -66,6 +93,7 @@ class TelegramAdapter:
         self.core = core
         self.sender = sender
         self.flood = flood or FloodGuard()
+        self.failed = 0  # updates skipped because their handling failed (not the database)
         # Updates of one user are handled in order; different users run concurrently.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -76,43 +104,76 @@ class TelegramAdapter:
             self._locks[user_id] = lock
         return lock
 
-    async def on_update(self, update: Update, _context: Any) -> None:
+    async def process(self, update: Update) -> None:
+        """Handle one update: store it, then send its replies (see `take`)."""
+        replies = await self.take(update)
+        if replies is not None:
+            await replies
+
+    async def take(self, update: Update) -> Coroutine[Any, Any, None] | None:
+        """Store one update (its transaction commits); returns the sending of its replies, for
+        the caller to await after acknowledging the update, or None when there is nothing to send.
+
+        Raises `NotStored` when the update is not safe in the database (the database is
+        unavailable): the caller must not acknowledge it, so Telegram delivers it again (the claim
+        by update_id makes that safe). Any other failure is logged by update id and the update is
+        counted as handled: a deterministic bug must not block everybody behind it.
+        """
+        try:
+            outcome = await self._take(update)
+        except Exception as exc:
+            if is_outage(exc) or not await self.core.db.is_available():
+                log.warning("update %s not stored (%s); not acknowledged", update.update_id,
+                            type(exc).__name__)  # fmt: skip
+                raise NotStored(update.update_id) from exc
+            self.failed += 1
+            log.error("update %s failed and is skipped: %s", update.update_id, describe(exc))
+            return None
+        return None if outcome is None else self._deliver(update, *outcome)
+
+    async def _take(self, update: Update) -> tuple[int, Reply] | None:
+        """The chat and the reply of a committed update; None when there is nothing to send."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
-            return
+            return None
         event = to_event(update)
         if event is None:
-            return
+            return None
         verdict = self.flood.check(user.id)
         if verdict != "ok":
             await self._slow_down(update, verdict, user.language_code, chat.id)
-            return
+            return None
         incoming = Incoming(
             user_id=user.id,
             chat_id=chat.id,
             event=event,
             language_code=user.language_code,
             update_id=update.update_id,
-            display_name=user.full_name[:120],
+            display_name=clean(user.full_name)[:120],
         )
         async with self._lock(user.id):
             reply = await self.core.handle(incoming)
+        return None if reply is None else (chat.id, reply)
+
+    async def _deliver(self, update: Update, chat_id: int, reply: Reply) -> None:
+        try:
+            await self._send(update, chat_id, reply)
+        except Exception as exc:  # stored already: a re-delivery would be ignored anyway
+            log.error("replies to update %s failed: %s", update.update_id, describe(exc))
+
+    async def _send(self, update: Update, chat_id: int, reply: Reply) -> None:
         query = update.callback_query
         if query is not None:
-            if reply is None:
-                return
             await self.sender.answer_callback(query.id, reply.toast)
             pressed = query.message
             if reply.pressed_label and pressed is not None and pressed.is_accessible:
                 text = getattr(pressed, "text_html", None)
                 if text:
                     await self.sender.mark_pressed(
-                        chat.id, pressed.message_id, text, reply.pressed_label
+                        chat_id, pressed.message_id, text, reply.pressed_label
                     )
-        if reply is None:
-            return
         for message in reply.messages:
-            await self.sender.send(chat.id, message)
+            await self.sender.send(chat_id, message)
 
     async def _slow_down(
         self, update: Update, verdict: str, language_code: str | None, chat_id: int
@@ -124,19 +185,12 @@ class TelegramAdapter:
             await self.sender.send(chat_id, OutMessage(texts.get("flood_notice")))
         log.info("update %s dropped: user over the flood limit", update.update_id)
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Never log update contents: they hold what caregivers typed.
-        update_id = update.update_id if isinstance(update, Update) else None
-        log.error(
-            "error while handling update %s: %s",
-            update_id,
-            type(context.error).__name__,
-            exc_info=context.error,
-        )
-
 
 def build_application(settings: Settings, core: BotCore) -> Application:
-    """A PTB Application on the aiohttp request backend, wired to `core`."""
+    """A PTB Application on the aiohttp request backend, with the adapter wired to `core`.
+
+    Only its bot is used (getMe at `initialize`, the requests); PTB's own update queue and
+    Updater are not: they acknowledge updates before they are stored."""
     assert settings.telegram_bot_token, "validated by load_settings(require_token=True)"
     app = (
         ApplicationBuilder()
@@ -145,13 +199,12 @@ def build_application(settings: Settings, core: BotCore) -> Application:
         .base_file_url(settings.telegram_api_base_file_url)
         .request(AiohttpRequest(connection_pool_size=256))
         .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
-        .concurrent_updates(64)
+        .updater(None)
         .build()
     )
     sender = Sender(app.bot, rate=settings.send_rate, on_blocked=core.mark_unreachable)
     adapter = TelegramAdapter(core, sender, FloodGuard(limit=settings.flood_limit))
-    app.add_handler(TypeHandler(Update, adapter.on_update))
-    app.add_error_handler(adapter.on_error)
     app.bot_data["sender"] = sender
+    app.bot_data["adapter"] = adapter
     core.bot_username = lambda: app.bot.username  # known once the application is initialised
     return app

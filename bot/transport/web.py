@@ -1,7 +1,9 @@
 """aiohttp web server for `serve`: the Telegram webhook and a health check.
 
-The server only owns the HTTP side: a checked update is put on PTB's update queue, and the bot
-logic never knows how it arrived.
+A checked update is handled inside its request, and Telegram gets its 200 only once the
+update's transaction has committed; when the database cannot take it the answer is 503 and
+Telegram delivers it again (the claim by update_id recognises what was already done). The replies
+are sent after the 200, still inside the request, so a stopping server waits for them.
 """
 
 from __future__ import annotations
@@ -9,27 +11,38 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram import Update
-from telegram.ext import Application
+from telegram import Bot, Update
 
 from bot.db.session import Database
+from bot.transport.telegram import NotStored
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram updates are small; anything bigger is not from Telegram.
 MAX_BODY = 256 * 1024
-APP_KEY = web.AppKey("application", Application)
+# Stores one update and returns the sending of its replies (`TelegramAdapter.take`).
+Take = Callable[[Update], Awaitable[Awaitable[None] | None]]
+BOT_KEY = web.AppKey("bot", Bot)
+TAKE_KEY: web.AppKey[Take] = web.AppKey("take")
 DB_KEY = web.AppKey("database", Database)
-SECRET_KEY = web.AppKey("secret", str)
+SECRET_KEY = web.AppKey("secret", bytes)
+UNREADABLE_KEY = web.AppKey("unreadable", list)  # [count] of updates PTB could not parse
 
 
-async def webhook(request: web.Request) -> web.Response:
-    given = request.headers.get(SECRET_HEADER, "")
-    if not secrets.compare_digest(given.encode(), request.app[SECRET_KEY].encode()):
+def _secret_matches(request: web.Request) -> bool:
+    # Header values arrive as str with undecodable bytes as surrogates: encode them back instead
+    # of failing, so any header (empty, non-ASCII, binary) is just a wrong secret.
+    given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+    return secrets.compare_digest(given, request.app[SECRET_KEY])
+
+
+async def webhook(request: web.Request) -> web.StreamResponse:
+    if not _secret_matches(request):
         log.warning("webhook call with a wrong or missing secret token")
         return web.json_response({"ok": False}, status=401)
     try:
@@ -38,16 +51,32 @@ async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"ok": False}, status=413)
     try:
         data = json.loads(body)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise ValueError("not an update")
-        application = request.app[APP_KEY]
-        update = Update.de_json(data, application.bot)
-    except (ValueError, TypeError, KeyError) as exc:
-        # Log the kind of problem only: the body may hold what a caregiver typed.
-        log.warning("malformed webhook body (%s)", type(exc).__name__)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        # Not from Telegram; log the kind of problem only: the body may hold typed text.
+        log.warning("malformed webhook body (not an update)")
         return web.json_response({"ok": False}, status=400)
-    await application.update_queue.put(update)
-    return web.json_response({"ok": True})
+    try:
+        update = Update.de_json(data, request.app[BOT_KEY])
+    except Exception as exc:  # any parse failure
+        # An update PTB cannot read: acknowledged (Telegram would send it again and again),
+        # counted and logged by id only.
+        request.app[UNREADABLE_KEY][0] += 1
+        log.error("update %s unreadable and skipped: %s", data["update_id"], type(exc).__name__)
+        return web.json_response({"ok": True})
+    try:
+        replies = await request.app[TAKE_KEY](update)
+    except NotStored:
+        return web.json_response({"ok": False}, status=503)
+    response = web.json_response({"ok": True})
+    if replies is None:
+        return response
+    # Stored: Telegram has its answer now, the replies follow on this request's time.
+    await response.prepare(request)
+    await response.write_eof()
+    await replies
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -60,11 +89,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def make_web_app(application: Application, database: Database, secret: str) -> web.Application:
+def make_web_app(bot: Bot, take: Take, database: Database, secret: str) -> web.Application:
+    """The webhook for `take` (`TelegramAdapter.take`) and the health check."""
     app = web.Application(client_max_size=MAX_BODY)
-    app[APP_KEY] = application
+    app[BOT_KEY] = bot
+    app[TAKE_KEY] = take
     app[DB_KEY] = database
-    app[SECRET_KEY] = secret
+    app[SECRET_KEY] = secret.encode()
+    app[UNREADABLE_KEY] = [0]
     app.router.add_post(WEBHOOK_PATH, webhook)
     app.router.add_get("/healthz", healthz)
     return app
