@@ -22,7 +22,8 @@ from bot.config import RetentionPolicy
 from bot.content import Content, Texts
 from bot.db.models import Caregiver, DialogState, ProcessedUpdate
 from bot.db.session import Database
-from bot.engine.core import Event, urgent_help_text
+from bot.distress import crisis_reply
+from bot.engine.core import Event
 from bot.engine.output import Button, OutMessage, Reply
 from bot.i18n import choose_locale, get_translator
 
@@ -232,14 +233,13 @@ class BotCore:
         return reply
 
     async def route(self, ctx: Context, event: Event) -> Reply:
-        reply = await self._route(ctx, event)
-        if event.kind == "text" and self.content.signals_acute_overload(event.text):
-            # Words like "ik kan niet meer": humans to contact first, before anything else
-            # (once: a typed crisis answer of a dialog may have brought them already).
-            urgent = OutMessage(urgent_help_text(ctx.texts))
-            if urgent not in reply.messages:
-                reply.messages.insert(0, urgent)
-        return reply
+        if event.kind == "text":
+            intent = self.content.distress.detect(event.text)
+            if intent is not None:
+                # Distress comes first and is answered alone: an open question stays where
+                # it was, so nothing typed in distress is taken as an answer.
+                return await crisis_reply(ctx, intent)
+        return await self._route(ctx, event)
 
     async def _route(self, ctx: Context, event: Event) -> Reply:
         registry = self.registry

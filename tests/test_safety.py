@@ -20,15 +20,16 @@ async def onboarded(core: BotCore, user_id: int = 900) -> CoreUser:
     return user
 
 
-async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_crisis_contacts_first(
+async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_humans_and_keeps_the_question(
     core: BotCore,
 ) -> None:
     user = await onboarded(core)
     await user.says("/zelftest")
     await user.says("Ik kán het niet meer...")
     first = plain(user.last.messages[0].text)
-    assert "113" in first and "0800-0113" in first and "112" in first
-    assert "Vraag 1 van 10" in user.last_text  # then the question, nothing lost
+    assert "huisarts" in first and "0800-0113" in first
+    await user.says("/zelftest")
+    assert "Vraag 1 van 10" in user.last_text  # nothing lost
 
 
 async def test_typed_crisis_words_outside_any_dialog_bring_crisis_contacts(core: BotCore) -> None:
@@ -46,14 +47,20 @@ async def test_ordinary_words_do_not_raise_an_alarm(core: BotCore) -> None:
     assert "0800-0113" not in user.last_text
 
 
-async def test_the_crisis_answer_button_typed_shows_the_contacts_once(core: BotCore) -> None:
+async def test_the_crisis_answer_tapped_lifts_the_result_and_names_each_contact_once(
+    core: BotCore,
+) -> None:
     user = await onboarded(core)
     await user.says("/zelftest")
     for answer in ["Nee"] * 8 + ["Ja, genoeg"]:
         await user.taps(answer)
-    await user.says("Nee, ik kan niet meer")
-    crisis = [m for m in user.last.messages if "0800-0113" in m.text and "Uitslag" not in m.text]
-    assert len(crisis) == 1
+    await user.taps("Nee, ik kan niet meer")
+    text = user.last_text
+    assert "Uitslag: zwaar" in text and "niet meer volhoudt" in text
+    assert "goed te doen" not in text
+    for number in ("0800-0113", "088-0767000"):
+        assert text.count(number) == 1
+    assert text.count("• Je huisarts") == 1
 
 
 @pytest.mark.usefixtures("directory")

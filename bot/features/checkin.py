@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 
 from bot.core import Context, MenuEntry, Registry
 from bot.db.models import DialogState, Result
-from bot.engine.core import Event, urgent_help_text
+from bot.distress import DistressIntent, crisis_reply
+from bot.engine.core import Event
 from bot.engine.dialog import DIALOGS_DIR, load_yaml
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features import dialogs
@@ -301,7 +302,7 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
     reply = Reply(pressed_label=str(score))
     if score >= rules.urgent_score:
         # "Not to bear any more": the humans to contact come first, before anything else.
-        reply.add(OutMessage(urgent_help_text(texts)))
+        reply.add(*(await crisis_reply(ctx, DistressIntent.EXHAUSTION)).messages)
     return reply.add(OutMessage("\n".join(lines), rows(*buttons)), followup)
 
 
