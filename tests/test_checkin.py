@@ -363,7 +363,7 @@ async def test_results_in_english_have_english_dates(core: BotCore, clock: FakeC
     assert question.startswith("Time for your check-in.")
     await user.taps("1")
     await user.says("/resultaten")
-    assert "Check-ins: 1. The latest (November 24, 2026): 1 out of 10." in user.last_text
+    assert "Check-ins: 1. The latest (24 November 2026): 1 out of 10." in user.last_text
 
 
 async def test_the_heaviest_answer_brings_crisis_contacts_first(
