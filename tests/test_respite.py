@@ -371,7 +371,7 @@ async def test_the_follow_up_answers_and_buttons_of_someone_else(
     clock.advance(timedelta(days=14, hours=1))
     sender = RecordingSender()
     assert await tick(core, sender, user) == [
-        "Een vraag van twee weken geleden.\n"
+        "Een vraag van twee weken geleden.\nHet is één korte vraag.\n\n"
         "Is het gelukt om de zorg even over te dragen (respijtzorg)?"
     ]
     await user.taps("Nog niet")

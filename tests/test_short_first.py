@@ -144,3 +144,18 @@ async def test_every_self_check_result_is_short_in_both_languages(core: BotCore,
             measured(await user.taps(answer if locale == "nl" else ENGLISH[answer]), locale)
         for command in ("hulp", "privacy", "resultaten", "respijt", "menu"):
             measured(await user.says(f"/{command}"), f"{locale}:/{command}")
+
+
+TOPIC_WORDS = ("zwaar", "zorg", "respijt", "uitslag", "score", "heavy", "care", "respite", "result")
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("key", ["checkin_question", "followup_question"])
+def test_the_first_two_lines_of_a_scheduled_question_reveal_no_topic(locale: str, key: str) -> None:
+    dialog = CONTENT.dialogs[DIALOG_ID]
+    text = texts(locale).dialog_message(dialog, key)
+    # A lock screen shows the first lines that are not empty.
+    lines = [line for line in plain(text).splitlines() if line.strip()][:2]
+    assert len(lines) == 2
+    for word in TOPIC_WORDS:
+        assert word not in " ".join(lines).casefold(), f"{locale}:{key}: {lines}"
