@@ -268,7 +268,7 @@ async def test_stopped_blocked_or_withdrawn_caregivers_get_nothing_more(
     await withdrawn.taps("Avond")
     await withdrawn.says("/privacy")
     await withdrawn.taps("Toestemming intrekken")
-    await withdrawn.taps("Ja, wis alles")
+    await withdrawn.taps("Ja, wis mijn antwoorden en uitslagen")
     blocked = CoreUser(core, 2002)
     await blocked.says("/start")
     await blocked.taps("Nederlands")

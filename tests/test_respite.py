@@ -354,7 +354,7 @@ async def test_withdrawing_consent_erases_advice_and_the_pending_follow_up(core:
     await user.taps("Ja, vraag het me")
     assert await count(core, RespiteAdvice) == 1
     await user.presses_data("o:privacy:withdraw")
-    await user.taps("Ja, wis alles")
+    await user.taps("Ja, wis mijn antwoorden en uitslagen")
     assert await count(core, RespiteAdvice) == 0
     assert await count(core, ScheduledMessage) == 0
     async with core.db.transaction() as session:
