@@ -263,7 +263,7 @@ async def test_stopped_blocked_or_withdrawn_caregivers_get_nothing_more(
     await withdrawn.taps("Avond")
     await withdrawn.says("/privacy")
     await withdrawn.taps("Toestemming intrekken")
-    await withdrawn.taps("Ja, wis alles")
+    await withdrawn.taps("Ja, wis mijn antwoorden en uitslagen")
     blocked = CoreUser(core, 2002)
     await blocked.says("/start")
     await blocked.taps("Nederlands")
@@ -358,7 +358,7 @@ async def test_results_in_english_have_english_dates(core: BotCore, clock: FakeC
     assert question.startswith("Time for your check-in.")
     await user.taps("1")
     await user.says("/resultaten")
-    assert "Check-ins: 1. The latest (November 24, 2026): 1 out of 10." in user.last_text
+    assert "Check-ins: 1. The latest (24 November 2026): 1 out of 10." in user.last_text
 
 
 async def test_the_heaviest_answer_brings_crisis_contacts_first(
@@ -369,7 +369,7 @@ async def test_the_heaviest_answer_brings_crisis_contacts_first(
     await tick(core, RecordingSender(), user)
     await user.taps("10")
     first = plain(user.last.messages[0].text)
-    assert "113" in first and "0800-0113" in first and "112" in first
+    assert "huisarts" in first and "0800-0113" in first
     assert len(user.last.messages) == 3  # then the reply to the score and the optional note
 
 

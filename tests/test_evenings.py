@@ -569,7 +569,7 @@ async def test_withdrawing_consent_for_answers_keeps_the_invitations_asked_for_b
     await new_evening(staff)
     await anna.says("/privacy")
     await anna.taps("Toestemming intrekken")
-    await anna.taps("Ja, wis alles")
+    await anna.taps("Ja, wis mijn antwoorden en uitslagen")
     assert "gewist" in anna.last_text
     anna_id = await caregiver_id(homes, anna.user_id)
     kinds = sorted(kind for kind, _, c in await pending_kinds(homes) if c == anna_id)

@@ -80,7 +80,7 @@ async def test_withdrawing_consent_erases_answers_and_results(core: BotCore) -> 
     await user.says("/privacy")
     assert "Je gaf toestemming op 23 november 2026" in user.last_text
     await user.taps("Toestemming intrekken")
-    await user.taps("Ja, wis alles")
+    await user.taps("Ja, wis mijn antwoorden en uitslagen")
     assert "gewist" in user.last_text
     for model in (Answer, Result, DialogRun, DialogState):
         assert await rows(core, model) == 0, model.__name__

@@ -54,7 +54,7 @@ ALL = all_answers()
 
 
 def test_every_combination_is_enumerated() -> None:
-    assert len(ALL) == 3 * 6 * 3 * 4 * 5 * 2
+    assert len(ALL) == 3 * 6 * 3 * 4 * 6 * 2
 
 
 def test_the_tree_asks_every_question_in_turn_and_ends_in_the_advice() -> None:
@@ -78,9 +78,30 @@ def test_every_combination_gives_an_option_with_a_funding_route_and_a_next_step(
     for answers in ALL:
         advised = advise(answers, CATALOGUE)
         assert advised, f"no respite option for {answers}"
-        assert next_steps(answers)[0] == "next_steunpunt"
+        first = "next_care_home" if answers["home"] == "care_home" else "next_steunpunt"
+        assert next_steps(answers)[0] == first
         for item in advised:
             assert item.routes, f"{item.option.id} advised without a way to pay for {answers}"
+
+
+def test_the_invariants_of_the_advice_hold_for_every_combination() -> None:
+    """Checked against CONTENT.md: a human to ask, care homes, the palliative phase."""
+    for answers in ALL:
+        advised = advise(answers, CATALOGUE)
+        ids = {a.option.id for a in advised}
+        routes = {r for a in advised for r in a.routes}
+        steps, where = next_steps(answers), str(answers)
+        assert advised and steps and all(a.option.who for a in advised), where
+        if answers["home"] == "care_home":
+            assert "wlz_plan" not in routes and "next_wlz_provider" not in steps, where
+            assert "own_network" not in ids and "care_home_support" in ids, where
+            assert not {"home_sitter", "day_care", "short_stay", "short_admission"} & ids, where
+        if answers["condition"] == "palliative":
+            assert "vptz" in ids and "basic_insurance" in routes, where
+        if answers["brk"] == "holiday":
+            assert "child_programmes" not in ids, where  # the child would go without you
+        if answers["brk"] == "own_holiday" and answers["home"] != "care_home":
+            assert {"short_stay"} <= ids or "child_programmes" in ids, where
 
 
 def test_no_option_contradicts_its_funding_route() -> None:
@@ -89,7 +110,7 @@ def test_no_option_contradicts_its_funding_route() -> None:
         person, home, wlz = answers["person"], answers["home"], answers["wlz"]
         for item in advise(answers, CATALOGUE):
             routes, where = set(item.routes), f"{item.option.id} for {answers}"
-            if wlz != "provider":
+            if wlz != "provider" or home == "care_home":
                 assert "wlz_plan" not in routes, where
             if wlz != "pgb":
                 assert "wlz_pgb" not in routes, where
@@ -123,7 +144,8 @@ def test_forms_follow_the_situation() -> None:
     ids = {a.option.id for a in advise({**palliative, "brk": "stay"}, CATALOGUE)}
     assert {"vptz", "hospice", "short_stay"} <= ids
     care_home = {**base, "person": "older", "home": "care_home", "brk": "holiday"}
-    assert [a.option.id for a in advise(care_home, CATALOGUE)] == ["holiday_care", "own_network"]
+    ids = [a.option.id for a in advise(care_home, CATALOGUE)]
+    assert ids == ["holiday_care", "care_home_support"]
 
 
 def test_next_steps_name_who_to_ask() -> None:
@@ -133,6 +155,7 @@ def test_next_steps_name_who_to_ask() -> None:
     assert next_steps({**adult, "wlz": "unknown"}) == ["next_steunpunt", "next_wlz_unknown"]
     child = {"person": "child", "home": "with_me", "wlz": "no"}
     assert next_steps(child) == ["next_steunpunt", "next_jeugdwet"]
+    assert next_steps({**adult, "home": "care_home", "wlz": "provider"}) == ["next_care_home"]
 
 
 def test_example_providers_are_marked_and_matched_on_municipality_and_form() -> None:
@@ -166,7 +189,7 @@ def broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
          "options[0].fits.brk: unknown answers ['nap']"),
         ("respite_options.yaml", "funding: [volunteers]", "funding: [lottery]",
          "options[0].funding: unknown routes ['lottery']"),
-        ("respite_options.yaml", "when: {wlz: [provider]}", "when: {income: [low]}",
+        ("respite_options.yaml", "when: {wlz: [provider], home", "when: {income: [low], home",
          "routes.wlz_plan.when.income: not a question of respite.yaml"),
         ("respite_options.yaml", "  insurance:\n", "  lottery:\n",
          "routes.lottery: no message 'route_lottery' in respite.yaml"),
@@ -264,7 +287,7 @@ async def test_who_cannot_go_on_gets_people_not_a_questionnaire(core: BotCore) -
     await user.says("/respijt")
     await user.taps("Nee, ik kan echt niet meer")
     texts = all_texts(user)
-    assert "113" in texts and "112" in texts and "Je huisarts" in texts
+    assert "0800-0113" in texts and "Je huisarts" in texts and "crisisopvang" in texts
     assert "Zoek mijn steunpunt" in str(user.last.messages)
     assert "Voor wie zorg je?" not in texts
     (advice,) = await advice_rows(core)
@@ -277,6 +300,7 @@ async def test_who_needs_someone_soon_gets_people_without_crisis_numbers(core: B
     await user.taps("Nee, ik heb snel vervanging nodig")
     texts = all_texts(user)
     assert "Je huisarts" in texts and "steunpunt mantelzorg" in texts
+    assert "eerstelijnsverblijf" in texts and "crisisopvang" in texts and "zorgkantoor" in texts
     assert "113" not in texts and "Voor wie zorg je?" not in texts
 
 
@@ -331,7 +355,7 @@ async def test_withdrawing_consent_erases_advice_and_the_pending_follow_up(core:
     await user.taps("Ja, vraag het me")
     assert await count(core, RespiteAdvice) == 1
     await user.presses_data("o:privacy:withdraw")
-    await user.taps("Ja, wis alles")
+    await user.taps("Ja, wis mijn antwoorden en uitslagen")
     assert await count(core, RespiteAdvice) == 0
     assert await count(core, ScheduledMessage) == 0
     async with core.db.transaction() as session:
@@ -348,7 +372,7 @@ async def test_the_follow_up_answers_and_buttons_of_someone_else(
     clock.advance(timedelta(days=14, hours=1))
     sender = RecordingSender()
     assert await tick(core, sender, user) == [
-        "Een vraag van twee weken geleden.\n"
+        "Een vraag van twee weken geleden.\nHet is één korte vraag.\n\n"
         "Is het gelukt om de zorg even over te dragen (respijtzorg)?"
     ]
     await user.taps("Nog niet")

@@ -20,7 +20,7 @@ async def onboarded(core: BotCore, user_id: int = 900) -> CoreUser:
     return user
 
 
-async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_crisis_contacts_first(
+async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_humans_and_keeps_the_question(
     core: BotCore,
 ) -> None:
     user = await onboarded(core)
@@ -28,7 +28,7 @@ async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_crisis_contacts_fir
     await user.says("Ik kán het niet meer...")
     (crisis,) = user.last.messages  # the crisis answer stands alone: no fallback, no re-ask
     first = plain(crisis.text)
-    assert "113" in first and "0800-0113" in first and "112" in first
+    assert "huisarts" in first and "0800-0113" in first
     await user.taps("Nee")  # the question waited where it was: nothing lost
     assert "Vraag 2 van 10" in user.last_text
 
@@ -48,14 +48,20 @@ async def test_ordinary_words_do_not_raise_an_alarm(core: BotCore) -> None:
     assert "0800-0113" not in user.last_text
 
 
-async def test_the_crisis_answer_button_typed_shows_the_contacts_once(core: BotCore) -> None:
+async def test_the_crisis_answer_tapped_lifts_the_result_and_names_each_contact_once(
+    core: BotCore,
+) -> None:
     user = await onboarded(core)
     await user.says("/zelftest")
     for answer in ["Nee"] * 8 + ["Ja, genoeg"]:
         await user.taps(answer)
-    await user.says("Nee, ik kan niet meer")
-    crisis = [m for m in user.last.messages if "0800-0113" in m.text and "Uitslag" not in m.text]
-    assert len(crisis) == 1
+    await user.taps("Nee, ik kan niet meer")
+    text = user.last_text
+    assert "Uitslag: zwaar" in text and "niet meer volhoudt" in text
+    assert "goed te doen" not in text
+    for number in ("0800-0113", "088-0767000"):
+        assert text.count(number) == 1
+    assert text.count("• Je huisarts") == 1
 
 
 @pytest.mark.usefixtures("directory")
@@ -67,6 +73,6 @@ async def test_help_shows_my_own_steunpunt_first(core: BotCore) -> None:
     await user.says("5211 ab")
     await taps_on_card(user, "Bewaar als mijn steunpunt")
     await user.says("/hulp")
-    own, general = user.last.messages
+    own, everyday, crisis = user.last.messages
     assert plain(own.text).startswith(DEN_BOSCH)
-    assert "0800-0113" in plain(general.text)
+    assert "Luisterlijn" in plain(everyday.text) and "0800-0113" in plain(crisis.text)

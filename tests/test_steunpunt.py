@@ -199,7 +199,7 @@ async def test_no_match_is_said_honestly_with_the_configured_fallbacks(core: Bot
     await user.says("Heesch")  # Bernheze: a real municipality with no steunpunt in the example
     text = user.last_text
     assert "Voor Bernheze heb ik nog geen steunpunt in mijn lijst." in text
-    assert "Het steunpunt mantelzorg in je gemeente" in text and "Je huisarts" in text
+    assert "Het steunpunt mantelzorg voor jouw gemeente" in text and "Je huisarts" in text
     assert "/hulp" in text
     assert user.last.messages[0].remove_keyboard
 

@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.db.models import OpenStep
-from bot.engine.flow import Event, urgent_help_text
+from bot.distress import crisis_reply
+from bot.engine.flow import Event
 from bot.engine.output import OutMessage, Reply
 
 if TYPE_CHECKING:
@@ -86,15 +87,16 @@ async def holds_step(ctx: Context, owner: str) -> bool:
 # ------------------------------------------------------------------ routing
 
 
-def crisis_reply(ctx: Context, event: Event) -> Reply | None:
-    """The crisis answer for typed distress, or None."""
-    if event.kind != "text" or not ctx.content.signals_acute_overload(event.text):
+async def distress_reply(ctx: Context, event: Event) -> Reply | None:
+    """The crisis answer for typed distress (`bot.distress`), or None."""
+    if event.kind != "text":
         return None
-    return Reply().add(OutMessage(urgent_help_text(ctx.texts)))
+    intent = ctx.content.distress.detect(event.text)
+    return await crisis_reply(ctx, intent) if intent is not None else None
 
 
 async def route(ctx: Context, event: Event) -> Reply:
-    crisis = crisis_reply(ctx, event)
+    crisis = await distress_reply(ctx, event)
     if crisis is not None and not await _own_answer(ctx, event):
         return crisis
     if event.kind == "text":

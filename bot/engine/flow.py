@@ -155,10 +155,9 @@ def _choose(dialog: Dialog, state: State, index: int, texts: Texts) -> Outcome:
     state.paused = False
     reply = Reply(pressed_label=texts.tr(option.label))
     outcome = Outcome(state, reply, [Recorded(step.id, option.value, option.score)])
-    if option.urgent:
-        # Acute overload: the human contacts come at once, before any further question.
-        outcome.urgent = True
-        reply.add(OutMessage(urgent_help_text(texts)))
+    # Acute overload: the caller brings the human contacts at once (`bot.distress`), or the
+    # end action acknowledges it when this was the last question.
+    outcome.urgent = option.urgent
     target = dialog.next_step(step.id, option)
     assert target is not None, "validated: the last step is an end step"
     state.step = target
@@ -167,14 +166,6 @@ def _choose(dialog: Dialog, state: State, index: int, texts: Texts) -> Outcome:
     else:
         reply.add(render_question(dialog, state, texts))
     return outcome
-
-
-def urgent_help_text(texts: Texts) -> str:
-    lines = [
-        texts.get("urgent_intro"),
-        *texts.contact_lines(c.id for c in texts.content.crisis_contacts()),
-    ]
-    return "\n".join(lines)
 
 
 def advance(dialog: Dialog, state: State, event: Event, texts: Texts) -> Outcome:

@@ -7,12 +7,12 @@ binds it to a translator, so features ask for `texts.get("menu_title")` instead 
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.distress import DISTRESS_FILE, Detector, DistressFileError, build_detector
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError, load_yaml, parse_dialog
 from bot.text.i18n import Translator
 
@@ -25,16 +25,6 @@ class Contact:
     label: str
     text: str
     phones: tuple[str, ...] = ()
-    crisis: bool = False
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents or punctuation, single spaces: for matching what people type."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
-    kept = "".join(
-        c if c.isalnum() or c == "'" else " " for c in decomposed if not unicodedata.combining(c)
-    )
-    return " ".join(kept.split())
 
 
 @dataclass(frozen=True)
@@ -42,21 +32,14 @@ class Content:
     messages: Mapping[str, str]
     contacts: Mapping[str, Contact]
     dialogs: Mapping[str, Dialog]
-    # Typed words that signal acute overload or danger (normalised), from contacts.yaml.
-    urgent_phrases: tuple[str, ...] = ()
-
-    def signals_acute_overload(self, text: str) -> bool:
-        typed = f" {normalise(text[:2000])} "
-        return any(f" {phrase} " in typed for phrase in self.urgent_phrases)
+    # Signs of distress in typed text and the contacts of each crisis answer (distress.yaml).
+    distress: Detector
 
     def dialog_for_command(self, command: str) -> Dialog | None:
         for dialog in self.dialogs.values():
             if dialog.command == command:
                 return dialog
         return None
-
-    def crisis_contacts(self) -> list[Contact]:
-        return [c for c in self.contacts.values() if c.crisis]
 
 
 class Texts:
@@ -125,7 +108,6 @@ def _contacts(data: Any, source: str) -> dict[str, Contact]:
             label=item["label"],
             text=item["text"],
             phones=tuple(phones),
-            crisis=bool(item.get("crisis", False)),
         )
     if problems:
         raise DialogError("\n".join(problems))
@@ -142,9 +124,10 @@ def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> 
         raise DialogError(f"{directory}: dialogs folder not found")
     contacts_data = load_yaml(directory / "contacts.yaml")
     contacts = _contacts(contacts_data, "contacts.yaml")
-    phrases = contacts_data.get("urgent_phrases") or []
-    if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-        raise DialogError("contacts.yaml: urgent_phrases: expected a list of texts")
+    try:
+        distress = build_detector(load_yaml(directory / DISTRESS_FILE), list(contacts))
+    except DistressFileError as exc:
+        raise DialogError(str(exc)) from exc
     messages: dict[str, str] = {}
     dialogs: dict[str, Dialog] = {}
     problems: list[str] = []
@@ -186,5 +169,5 @@ def load_content(directory: Path = DIALOGS_DIR, actions: Iterable[str] = ()) -> 
         messages=messages,
         contacts=contacts,
         dialogs=dialogs,
-        urgent_phrases=tuple(normalise(p) for p in phrases),
+        distress=distress,
     )

@@ -31,7 +31,9 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
 # Date part of `format_datetime` per locale: weekday in full, as people write it in a message.
-_DATETIME_DATE_PATTERNS = {"nl": "EEEE d MMMM y", "en": "EEEE, MMMM d, y"}
+_DATETIME_DATE_PATTERNS = {"nl": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
+# British English: our English readers live in the Netherlands and write the day first.
+_BABEL_LOCALES = {"en": "en_GB"}
 # A 24-hour clock in both languages: the caregivers live in the Netherlands.
 _TIME_PATTERN = "HH:mm"
 
@@ -118,7 +120,7 @@ class Translator:
 
     def __init__(self, locale: str, catalog: Catalog) -> None:
         self.locale = locale
-        self.babel_locale = Locale.parse(locale)
+        self.babel_locale = Locale.parse(_BABEL_LOCALES.get(locale, locale))
         buffer = BytesIO()
         # write_mo leaves out fuzzy and empty entries, so those reach the `_Untranslated` fallback.
         write_mo(buffer, catalog, use_fuzzy=False)
@@ -135,7 +137,7 @@ class Translator:
     def format_date(
         self, value: date | datetime, format: str = "long", tz: str = DEFAULT_TIMEZONE
     ) -> str:
-        """`value` as "23 november 2026" (nl) or "November 23, 2026" (en).
+        """`value` as "23 november 2026" (nl) or "23 November 2026" (en).
 
         A datetime is first taken to `tz` (naive ones are UTC, as stored), so a moment late in
         the evening shows the date the caregiver saw on their own calendar.
@@ -147,7 +149,7 @@ class Translator:
     def format_datetime(
         self, value: datetime, tz: str = DEFAULT_TIMEZONE, format: str | None = None
     ) -> str:
-        """`value` in `tz` as "maandag 23 november 2026 om 19:30" / "Monday, November 23, 2026
+        """`value` in `tz` as "maandag 23 november 2026 om 19:30" / "Monday 23 November 2026
         at 19:30". `format` replaces the date part: a Babel name ("long") or pattern."""
         moment = _local(value, tz)
         date_part = babel_format_date(

@@ -18,7 +18,8 @@ from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
 from bot.db.models import Result
-from bot.engine.flow import Event, urgent_help_text
+from bot.distress import DistressIntent, crisis_reply
+from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.engine.spec import DIALOGS_DIR, load_yaml
 from bot.features.checkin.chart import BandArea, ChartLabels, Point, render_chart, scaled
@@ -307,7 +308,7 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
     reply = Reply(pressed_label=str(score))
     if score >= rules.urgent_score:
         # "Not to bear any more": the humans to contact come first, before anything else.
-        reply.add(OutMessage(urgent_help_text(texts)))
+        reply.add(*(await crisis_reply(ctx, DistressIntent.EXHAUSTION)).messages)
     return reply.add(OutMessage("\n".join(lines), rows(*buttons)), followup)
 
 

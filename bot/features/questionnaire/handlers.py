@@ -12,6 +12,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
+from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
 from bot.engine.flow import (
     BACK,
     PAUSE,
@@ -26,7 +27,7 @@ from bot.engine.flow import (
     typed_option,
 )
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.engine.spec import Dialog
+from bot.engine.spec import Band, Dialog
 from bot.features.onboarding.handlers import consent_question
 from bot.text.content import Texts
 
@@ -87,6 +88,10 @@ async def continue_dialog(ctx: Context, event: Event) -> Reply:
     state = State.from_json(dialog.id, dialog.version, row.data)
     outcome = advance(dialog, state, event, ctx.texts)
     await _store(ctx, dialog, row, outcome)
+    if outcome.urgent and not outcome.completed:
+        # "Ik kan niet meer" as an answer: the humans to contact before the next question.
+        crisis = await crisis_reply(ctx, DistressIntent.EXHAUSTION)
+        outcome.reply.messages[0:0] = crisis.messages
     return outcome.reply
 
 
@@ -172,13 +177,34 @@ def _trend_key(previous: Result, score: int, max_score: int) -> str:
     return "heavier" if now > before else "lighter"
 
 
+def lifted_band(dialog: Dialog, score: int, urgent: bool) -> Band:
+    """The band of `score`; an urgent answer ("ik kan niet meer") makes it at least the
+    second-heaviest, so a result never sounds lighter than what the caregiver just said."""
+    band = dialog.band_for(score)
+    if urgent and len(dialog.bands) >= 2:
+        floor = sorted(dialog.bands, key=lambda b: b.min)[-2]
+        if band.min < floor.min:
+            return floor
+    return band
+
+
+def _heavy(dialog: Dialog, band: Band) -> bool:
+    ordered = sorted(dialog.bands, key=lambda b: b.min)
+    return ordered.index(band) >= len(ordered) // 2
+
+
 async def questionnaire_result(
     ctx: Context, dialog: Dialog, run: DialogRun, state: State
 ) -> list[OutMessage]:
-    """Score the answers, store the Result, and explain it with next steps and humans to contact."""
+    """Score the answers, store the Result, and explain it with next steps and humans to contact.
+
+    A heavy result shows the caregiver's own steunpunt (its card, or a button to find it); an
+    urgent answer lifts the band (`lifted_band`) and brings the contacts of acute exhaustion.
+    Each contact is named once.
+    """
     texts = ctx.texts
     score, urgent = _score(dialog, state)
-    band = dialog.band_for(score)
+    band = lifted_band(dialog, score, urgent)
     previous = (
         await ctx.session.execute(
             select(Result)
@@ -187,25 +213,28 @@ async def questionnaire_result(
             .limit(1)
         )
     ).scalar_one_or_none()
-    ctx.session.add(
-        Result(
-            run_id=run.id,
-            caregiver_id=ctx.caregiver.id,
-            dialog_id=dialog.id,
-            score=score,
-            max_score=dialog.max_score,
-            band=band.id,
-            flags={"urgent": urgent},
-            completed_at=ctx.now,
+    if ctx.has_consent:
+        ctx.session.add(
+            Result(
+                run_id=run.id,
+                caregiver_id=ctx.caregiver.id,
+                dialog_id=dialog.id,
+                score=score,
+                max_score=dialog.max_score,
+                band=band.id,
+                flags={"urgent": urgent},
+                completed_at=ctx.now,
+            )
         )
-    )
     # The first line stays neutral: a notification preview must not show the outcome.
     lines = [
         texts.dialog_message(dialog, "result_intro"),
         "",
         texts.get("result_score", band=texts.tr(band.title), score=score, max=dialog.max_score),
-        texts.tr(band.meaning),
     ]
+    if urgent:
+        lines.append(texts.dialog_message(dialog, "result_urgent", band=texts.tr(band.title)))
+    lines.append(texts.tr(band.meaning))
     if previous is not None:
         key = _trend_key(previous, score, dialog.max_score)
         lines += [
@@ -218,21 +247,37 @@ async def questionnaire_result(
             texts.get("result_next_steps"),
             *(f"• {texts.tr(s)}" for s in band.next_steps),
         ]
-    if band.contacts:
-        lines += ["", texts.get("result_contacts"), *texts.contact_lines(band.contacts)]
-    if urgent:
-        crisis = [c.id for c in ctx.content.crisis_contacts() if c.id not in band.contacts]
-        lines += ["", texts.get("result_urgent"), *texts.contact_lines(crisis)]
     lines += ["", f"<i>{texts.get('result_disclaimer')}</i>"]
+    messages = [OutMessage("\n".join(lines))]
+    contacts = list(band.contacts)
+    if urgent:
+        contacts += ctx.content.distress.rule(DistressIntent.EXHAUSTION).contacts
+    contacts = list(dict.fromkeys(contacts))
+    heavy = _heavy(dialog, band)
+    find_steunpunt = False
+    if heavy:
+        card = await own_steunpunt_card(ctx)
+        if card is not None:
+            messages.append(card)
+            contacts = [c for c in contacts if c != "steunpunt"]
+        else:
+            find_steunpunt = "steunpunt" in ctx.core.registry.commands
     buttons = [Button(texts.get("button_menu"), "m:menu")]
-    if previous is None and "checkin" in ctx.core.registry.commands:
+    if find_steunpunt:
+        buttons.insert(0, Button(texts.get("distress_find_steunpunt"), "m:steunpunt"))
+    if previous is None and ctx.has_consent and "checkin" in ctx.core.registry.commands:
         # After the first self-check: offer to ask again regularly (the check-ins feature).
         buttons.insert(0, Button(texts.get("checkin_offer_button"), "m:checkin"))
-    heaviest_half = dialog.bands.index(band) >= (len(dialog.bands) + 1) // 2
-    if heaviest_half and "respijt" in ctx.core.registry.commands:
+    if heavy and "respijt" in ctx.core.registry.commands:
         # A heavy result: letting someone take over the care for a while is the next step.
         buttons.insert(0, Button(texts.get("button_respite"), "m:respijt"))
-    return [OutMessage("\n".join(lines), rows(*buttons))]
+    if contacts:
+        text = "\n".join([texts.get("result_contacts"), *texts.contact_lines(contacts)])
+        messages.append(OutMessage(text, rows(*buttons)))
+    else:
+        last = messages[-1]
+        messages[-1] = OutMessage(last.text, (*last.buttons, *rows(*buttons)))
+    return messages
 
 
 def results_text(texts: Texts, results: list[Result], dialogs: dict[str, Dialog]) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import delete
 from bot.app.dispatch import Context
 from bot.app.registry import Registry
 from bot.db.models import DialogRun
+from bot.distress import DistressIntent, crisis_reply
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError, load_yaml
@@ -40,7 +41,7 @@ FOLLOWUP_KIND = "respite_followup"
 FOLLOWUP_AFTER = timedelta(days=14)
 # An evening moment: caregivers who work read it after work, and it is outside quiet hours.
 FOLLOWUP_AT = time(19, 0)
-OPTION_TEXTS = ("title", "what", "who", "ask")
+OPTION_TEXTS = ("title", "short", "what", "who", "ask")
 FOLLOWUP_ANSWERS = ("done", "not_yet", "help")
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _MUNICIPALITY_RE = re.compile(r"^GM\d{4}$")
@@ -54,6 +55,7 @@ class RespiteOption:
 
     id: str
     title: str
+    short: str  # a few words for the button "Meer over <short>"
     what: str
     who: str
     ask: str
@@ -113,8 +115,11 @@ def advise(answers: Mapping[str, str], catalogue: Catalogue) -> list[Advised]:
 
 def next_steps(answers: Mapping[str, str]) -> list[str]:
     """Message keys of the next steps; the steunpunt first, as it knows the local supply."""
-    keys = ["next_steunpunt"]
     wlz = answers.get("wlz")
+    if answers.get("home") == "care_home":
+        # Respite in the home-care sense does not apply; the home's contact person does.
+        return ["next_care_home"]
+    keys = ["next_steunpunt"]
     keys.append(
         {"provider": "next_wlz_provider", "pgb": "next_wlz_pgb", "unknown": "next_wlz_unknown"}.get(
             wlz or "", ""
@@ -122,7 +127,7 @@ def next_steps(answers: Mapping[str, str]) -> list[str]:
     )
     if answers.get("person") == "child" and wlz in ("no", "unknown"):
         keys.append("next_jeugdwet")
-    elif answers.get("home") != "care_home" and wlz == "no":
+    elif wlz == "no":
         keys.append("next_wmo")
     return [k for k in keys if k]
 
@@ -292,38 +297,66 @@ class Respite:
             )
         return OutMessage("\n".join(ctx.texts.contact_lines(["steunpunt"])))
 
-    def option_message(self, ctx: Context, advised: Advised) -> OutMessage:
+    def option_message(
+        self, ctx: Context, advice: RespiteAdvice, advised: Advised, providers: list[Provider]
+    ) -> OutMessage:
+        """One form in short: what it is, who arranges it, what to ask; payment behind a button."""
         option, tr = advised.option, ctx.texts.tr
         lines = [
             f"<b>{tr(option.title)}</b>",
             tr(option.what),
             "",
             self._t(ctx, "advice_who", text=tr(option.who)),
+            self._t(ctx, "advice_ask", text=f"“{tr(option.ask)}”"),
+        ]
+        mine = [p for p in providers if option.id in p.forms]
+        if mine:
+            lines += ["", self.providers_text(ctx, mine)]
+        pay = Button(self._t(ctx, "advice_pay_button"), f"{PREFIX}:pay:{advice.id}:{option.id}")
+        return OutMessage("\n".join(lines), rows(pay, self._summary_button(ctx, advice)))
+
+    def funding_message(self, ctx: Context, advice: RespiteAdvice, advised: Advised) -> OutMessage:
+        lines = [
+            f"<b>{ctx.texts.tr(advised.option.title)}</b>",
             self._t(ctx, "advice_funding"),
             *(f"• {self._t(ctx, f'route_{r}')}" for r in advised.routes),
         ]
         if len(advised.routes) > 1:
             lines.append(self._t(ctx, "advice_combined"))
-        lines += ["", self._t(ctx, "advice_ask", text=f"“{tr(option.ask)}”")]
-        return OutMessage("\n".join(lines))
+        lines += ["", self._t(ctx, "advice_decides")]
+        return OutMessage("\n".join(lines), rows(self._summary_button(ctx, advice)))
 
-    def providers_message(
-        self, ctx: Context, providers: list[Provider], advised: list[str]
-    ) -> OutMessage:
-        """Each provider with the advised forms it offers (not its whole range)."""
-        titles = {o.id: ctx.texts.tr(o.title) for o in self.catalogue.options if o.id in advised}
+    def providers_text(self, ctx: Context, providers: list[Provider]) -> str:
         lines = [self._t(ctx, "providers_title")]
         for provider in providers:
             name = f"• <b>{html.escape(provider.name)}</b>"
             if provider.example:
                 name += " " + self._t(ctx, "provider_example")
             lines.append(name)
-            forms = ", ".join(t for o, t in titles.items() if o in provider.forms)
-            lines.append("  " + self._t(ctx, "provider_forms", forms=forms))
             for contact in (provider.website, provider.email):
                 if contact:
                     lines.append(f"  {html.escape(contact)}")
-        return OutMessage("\n".join(lines))
+        return "\n".join(lines)
+
+    def _summary_button(self, ctx: Context, advice: RespiteAdvice) -> Button:
+        return Button(self._t(ctx, "advice_back_button"), f"{PREFIX}:sum:{advice.id}:all")
+
+    def summary_message(self, ctx: Context, advice: RespiteAdvice) -> OutMessage:
+        """The advice in short: the forms that fit, each a button, and the next step."""
+        advised = advise(advice.answers, self.catalogue)
+        # The first line stays neutral: a notification preview shows no worries or situation.
+        lines = [self._t(ctx, "advice_intro"), self._t(ctx, "advice_count", count=len(advised))]
+        lines += [f"• {ctx.texts.tr(a.option.title)}" for a in advised]
+        lines += ["", self._t(ctx, "advice_next")]
+        lines += [f"• {self._t(ctx, key)}" for key in next_steps(advice.answers)]
+        buttons = [
+            Button(
+                self._t(ctx, "advice_more_button", title=ctx.texts.tr(a.option.short)),
+                f"{PREFIX}:opt:{advice.id}:{a.option.id}",
+            )
+            for a in advised
+        ]
+        return OutMessage("\n".join(lines), rows(*buttons))
 
     async def _store(self, ctx: Context, state: State, option_ids: list[str]) -> RespiteAdvice:
         advice = RespiteAdvice(
@@ -339,47 +372,36 @@ class Respite:
     async def on_advice(
         self, ctx: Context, dialog: Dialog, run: DialogRun, state: State
     ) -> list[OutMessage]:
-        """End action: the advised forms, local providers, next steps, own steunpunt, follow-up."""
+        """End action: a short summary (details behind buttons), own steunpunt, follow-up."""
         advised = advise(state.answers, self.catalogue)
         advice = await self._store(ctx, state, [a.option.id for a in advised])
-        # The first line stays neutral: a notification preview shows no worries or situation.
-        count = self._t(ctx, "advice_count", count=len(advised))
-        messages = [OutMessage(f"{self._t(ctx, 'advice_intro')}\n{count}")]
-        messages += [self.option_message(ctx, a) for a in advised]
-        row = await ctx.session.get(CaregiverSteunpunt, ctx.caregiver.id)
-        providers = local_providers(
-            self.catalogue, row.municipality_code if row else None, advice.option_ids
-        )
-        if providers:
-            messages.append(self.providers_message(ctx, providers, advice.option_ids))
-        steps = [f"• {self._t(ctx, key)}" for key in next_steps(state.answers)]
-        messages.append(
-            OutMessage(
-                "\n".join([self._t(ctx, "advice_next"), *steps, "", self._t(ctx, "advice_decides")])
-            )
-        )
-        messages.append(await self.steunpunt_card(ctx))
-        messages.append(
+        return [
+            self.summary_message(ctx, advice),
+            await self.steunpunt_card(ctx),
             OutMessage(
                 self._t(ctx, "followup_offer"),
                 rows(
                     Button(self._t(ctx, "followup_yes"), f"{PREFIX}:fu:{advice.id}:yes"),
                     Button(self._t(ctx, "followup_no"), f"{PREFIX}:fu:{advice.id}:no"),
                 ),
-            )
-        )
-        return messages
+            ),
+        ]
 
     async def on_now(
         self, ctx: Context, dialog: Dialog, run: DialogRun, state: State
     ) -> list[OutMessage]:
-        """End action of the safety question's "no": humans to contact now, no questionnaire.
-        (Crisis numbers came already, with the answer that calls for them.)"""
+        """End action of the safety question's "no": urgent replacement now, no questionnaire.
+        Who cannot go on at all gets the crisis answer of acute exhaustion first."""
         await self._store(ctx, state, [])
-        card = await self.steunpunt_card(ctx)
-        lines = [self._t(ctx, "now_intro"), ""]
-        lines += ctx.texts.contact_lines(["steunpunt", "huisarts"])
-        return [OutMessage("\n".join(lines)), card, OutMessage(self._t(ctx, "now_later"))]
+        messages: list[OutMessage] = []
+        if state.answers.get("safety") == "cannot":
+            messages += (await crisis_reply(ctx, DistressIntent.EXHAUSTION)).messages
+        now = "\n".join([self._t(ctx, "now_intro"), "", self._t(ctx, "now_options")])
+        messages.append(OutMessage(now))
+        if not any("steunpunt" in b.data for m in messages for row in m.buttons for b in row):
+            messages.append(await self.steunpunt_card(ctx))
+        messages.append(OutMessage(self._t(ctx, "now_later"), rows(self._menu_button(ctx))))
+        return messages
 
     # --- the follow-up ---------------------------------------------------------------------
 
@@ -397,11 +419,31 @@ class Respite:
         if advice is None or advice.caregiver_id != ctx.caregiver.id:
             return stale
         what, value = parts[1], parts[3]
+        if what in ("opt", "pay", "sum"):
+            return await self._details(ctx, advice, what, value) or stale
         if what == "fu" and value in ("yes", "no"):
             return await self._answer_offer(ctx, advice, value == "yes")
         if what == "ans" and value in FOLLOWUP_ANSWERS:
             return await self._answer_followup(ctx, advice, value)
         return stale
+
+    async def _details(
+        self, ctx: Context, advice: RespiteAdvice, what: str, option_id: str
+    ) -> Reply | None:
+        """A button of the summary: one form, how it is paid, or the summary again."""
+        if what == "sum":
+            return Reply().add(self.summary_message(ctx, advice))
+        advised = next(
+            (a for a in advise(advice.answers, self.catalogue) if a.option.id == option_id), None
+        )
+        if advised is None:
+            return None
+        if what == "pay":
+            return Reply().add(self.funding_message(ctx, advice, advised))
+        row = await ctx.session.get(CaregiverSteunpunt, ctx.caregiver.id)
+        municipality = row.municipality_code if row else None
+        providers = local_providers(self.catalogue, municipality, [advised.option.id])
+        return Reply().add(self.option_message(ctx, advice, advised, providers))
 
     async def _answer_offer(self, ctx: Context, advice: RespiteAdvice, accepted: bool) -> Reply:
         if not accepted:
