@@ -9,7 +9,6 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -303,5 +302,6 @@ async def test_messages_held_by_a_retry_after_do_not_burst_out_when_it_ends() ->
     await asyncio.gather(*tasks)
     after = sorted(t for t in sent if t >= paused_at)
     assert after and after[0] >= paused_at + 0.29
-    gaps = [b - a for a, b in pairwise(after)]
-    assert min(gaps) >= 0.008  # still one every 10 ms, not all at once
+    # Still one every 10 ms after the pause, not all at once: the i-th no earlier than its slot.
+    # (Not the gaps between them: a wake-up delayed by a busy machine shortens the next gap.)
+    assert all(t >= paused_at + 0.29 + i * 0.01 for i, t in enumerate(after))
