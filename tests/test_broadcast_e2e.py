@@ -302,6 +302,6 @@ async def test_messages_held_by_a_retry_after_do_not_burst_out_when_it_ends() ->
     await asyncio.gather(*tasks)
     after = sorted(t for t in sent if t >= paused_at)
     assert after and after[0] >= paused_at + 0.29
-    # Still one slot every 10 ms after the pause, not all at once: the last one cannot go out
-    # before its slot. (A lower bound only: a busy machine delays sends, it never bunches slots.)
-    assert after[-1] >= paused_at + 0.29 + (len(after) - 1) * 0.009
+    # Still one every 10 ms after the pause, not all at once: the i-th no earlier than its slot.
+    # (Not the gaps between them: a wake-up delayed by a busy machine shortens the next gap.)
+    assert all(t >= paused_at + 0.29 + i * 0.01 for i, t in enumerate(after))
