@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock
@@ -12,9 +11,6 @@ from bot.db import migrate
 from bot.db.session import Database
 from bot.engine.dialog import DIALOGS_DIR, load_yaml
 from bot.features import load
-from bot.features.steunpunt_directory import import_example_if_empty
-
-log = logging.getLogger(__name__)
 
 
 class NotMigrated(Exception):
@@ -22,16 +18,11 @@ class NotMigrated(Exception):
 
 
 async def prepare_database(settings: Settings) -> None:
-    """SQLite (one process, a newcomer's default) is migrated here, and an empty steunpunt
-    directory gets the example region; PostgreSQL must be migrated already."""
+    """SQLite (one process, a newcomer's default) is migrated here; PostgreSQL must be migrated
+    already. Example data is never imported here: real caregivers must not get fictional
+    steunpunten (the terminal demo and `directory import --example` ask for it)."""
     if settings.is_sqlite:
         await migrate.upgrade_async(settings.database_url)
-        db = Database(settings.database_url)
-        try:
-            if await import_example_if_empty(db):
-                log.info("empty steunpunt directory: imported the example region")
-        finally:
-            await db.dispose()
     elif not await migrate.is_up_to_date(settings.database_url):
         raise NotMigrated(
             "DATABASE_URL: the database schema is not up to date; run: python -m bot db upgrade"

