@@ -937,14 +937,17 @@ async def suggest_places(
 ) -> list[tuple[str, Place]]:
     """Names close to a mistyped `key`, with their municipality: for "Bedoel je ...?".
 
-    The directory's own names (of about the same length: a short index-free scan) come first,
-    then the national layer's.
+    The directory's own names come first: those of its first letter (a range of the primary
+    key's index) and about the same length; then the national layer's, which also catch a
+    wrong first letter.
     """
     if len(key) < 3:
         return []
     length = func.length(PlaceName.key)
     query = select(PlaceName.key, PlaceName.name, PlaceName.municipality_code).where(
-        length.between(len(key) - 2, len(key) + 2)
+        PlaceName.key >= key[0],
+        PlaceName.key < chr(ord(key[0]) + 1),
+        length.between(len(key) - 2, len(key) + 2),
     )
     candidates: dict[str, list[tuple[str, str]]] = {}
     for name_key, name, code in await session.execute(query):
