@@ -138,14 +138,16 @@ async def _close(app: Any, db: Any) -> None:
 
 async def chat(settings: Settings) -> None:
     from bot.app.runtime import build_core, prepare_database
-    from bot.transport.terminal import TerminalChat
-
-    await prepare_database(settings)
-    core = build_core(settings)
+    from bot.features.steunpunt.directory import import_example_if_empty
     from bot.jobs.ticks import make_scheduler
     from bot.jobs.ticks import stop as stop_scheduler
     from bot.text.i18n import choose_locale
-    from bot.transport.terminal import TerminalSender
+    from bot.transport.terminal import TerminalChat, TerminalSender
+
+    await prepare_database(settings)
+    core = build_core(settings)
+    if await import_example_if_empty(core.db):
+        print("(empty steunpunt directory: loaded the EXAMPLE region, fictional steunpunten)")
 
     # LANG=en_US.UTF-8 -> English; C, POSIX or anything else -> Dutch.
     language = choose_locale(None, os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
@@ -160,7 +162,7 @@ async def chat(settings: Settings) -> None:
         await core.db.dispose()
 
 
-async def directory(settings: Settings, action: str, path: Path | None) -> int:
+async def directory(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app.runtime import prepare_database
     from bot.db.session import Database
     from bot.features.steunpunt.directory import directory_command
@@ -168,18 +170,34 @@ async def directory(settings: Settings, action: str, path: Path | None) -> int:
     await prepare_database(settings)
     db = Database(settings.database_url)
     try:
-        return await directory_command(db, action, path)
+        return await directory_command(
+            db, args.action, args.file, replace=args.replace, dry_run=args.dry_run,
+            example=args.example,
+        )  # fmt: skip
     finally:
         await db.dispose()
 
 
-async def bot_username(settings: Settings) -> str:
-    """The bot's @username (for deep links), asked from Telegram with getMe."""
+async def bot_username(settings: Settings, given: str | None) -> str:
+    """The bot's @username (for deep links): `--bot-username`, else BOT_USERNAME, else asked
+    from Telegram with getMe (needs the token and Telegram)."""
     from telegram import Bot
 
+    from bot.config import USERNAME_RE
+    from bot.features.staff import StaffError
     from bot.transport.aiohttp_request import AiohttpRequest
 
-    assert settings.telegram_bot_token is not None
+    if given is not None:
+        if not USERNAME_RE.match(given.removeprefix("@")):
+            raise StaffError(f"--bot-username: expected the bot's @username, got {given!r}")
+        return given.removeprefix("@")
+    if settings.bot_username is not None:
+        return settings.bot_username
+    if settings.telegram_bot_token is None:
+        raise StaffError(
+            "the links name the bot: set BOT_USERNAME (or --bot-username), or "
+            "TELEGRAM_BOT_TOKEN to ask Telegram"
+        )
     bot = Bot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_base_url,
@@ -198,8 +216,9 @@ async def operator(settings: Settings, args: argparse.Namespace) -> int:
     await prepare_database(settings)
     db = Database(settings.database_url)
     try:
+        given = getattr(args, "bot_username", None)
         return await staff_cli.run(
-            db, SystemClock(), args, lambda: bot_username(settings), sys.stdout
+            db, SystemClock(), args, lambda: bot_username(settings, given), sys.stdout
         )
     finally:
         await db.dispose()
@@ -243,9 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("chat", help="the dialogs in this terminal, without Telegram")
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
-    steunpunten = sub.add_parser("directory", help="steunpunt directory: import or export a file")
-    steunpunten.add_argument("action", choices=["import", "export"])
+    steunpunten = sub.add_parser(
+        "directory", help="steunpunt directory: import or export a file; build-places"
+    )
+    steunpunten.add_argument("action", choices=["import", "export", "build-places"])
     steunpunten.add_argument("file", nargs="?", type=Path, help="YAML or CSV (export: or stdout)")
+    steunpunten.add_argument(
+        "--replace", action="store_true", help="import: remove steunpunten not in the file"
+    )
+    steunpunten.add_argument(
+        "--dry-run", action="store_true", help="import: show what would change, change nothing"
+    )
+    steunpunten.add_argument(
+        "--example", action="store_true", help="import the example region (fictional)"
+    )
     hook = sub.add_parser("webhook", help="register the webhook with Telegram (run once)")
     hook.add_argument("action", choices=["set", "delete", "info"])
     from bot.cli import operator as staff_cli
@@ -268,14 +298,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("database schema is up to date")
             else:
                 print(asyncio.run(migrate.current_revision(settings.database_url)) or "empty")
+        elif args.mode == "directory" and args.action == "build-places":
+            from bot.features.steunpunt.places import build_places_csv
+
+            print(build_places_csv(*([args.file] if args.file else [])))
         elif args.mode == "directory":
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-            return asyncio.run(directory(settings, args.action, args.file))
-        elif args.mode in ("staff", "location", "notice"):
-            # An invitation or subscription link names the bot: those need the token (getMe).
-            needs_token = (args.mode, args.action) in (("staff", "invite"), ("location", "qr"))
-            settings = _settings(require_token=needs_token)
+            return asyncio.run(directory(settings, args))
+        elif args.mode in ("staff", "location"):
+            # Links name the bot: by --bot-username, BOT_USERNAME, or the token (getMe).
+            settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(operator(settings, args))
         elif args.mode == "webhook":

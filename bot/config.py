@@ -20,6 +20,8 @@ DEFAULT_DB_FILE = "mantelzorgbot.sqlite3"
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 # Telegram accepts 1-256 characters of this set in X-Telegram-Bot-Api-Secret-Token.
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# Telegram usernames: 5-32 of letters, digits and _, starting with a letter.
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
 
 
 class SettingsError(Exception):
@@ -54,6 +56,8 @@ class Settings:
     flood_limit: int = 30
     retention: RetentionPolicy = RetentionPolicy()
     shutdown_timeout: float = 20.0  # SIGTERM: seconds to finish the work in hand, then give up
+    # For the links of operator commands when Telegram is not asked (no token, or offline).
+    bot_username: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -203,6 +207,12 @@ def load_settings(
         except ValueError:
             problems.append(f"SHUTDOWN_TIMEOUT: expected seconds (0-600), got {raw_shutdown!r}")
 
+    bot_username = get("BOT_USERNAME")
+    if bot_username is not None:
+        bot_username = bot_username.removeprefix("@")
+        if not USERNAME_RE.match(bot_username):
+            problems.append(f"BOT_USERNAME: expected the bot's @username, got {bot_username!r}")
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -223,4 +233,5 @@ def load_settings(
         flood_limit=flood_limit,
         retention=RetentionPolicy(**retention_values),
         shutdown_timeout=shutdown_timeout,
+        bot_username=bot_username,
     )

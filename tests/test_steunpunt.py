@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,13 @@ from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
 from bot.db.models import Caregiver
 from bot.db.session import Database
-from bot.features.steunpunt.directory import import_example_if_empty, import_file
+from bot.engine.flow import Event
+from bot.features.steunpunt.directory import (
+    EXAMPLE_DIRECTORY,
+    directory_command,
+    import_example_if_empty,
+    import_file,
+)
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.terminal import TerminalChat, plain
 from tests.conftest import core_for, settings_for
@@ -193,25 +200,109 @@ async def test_cared_for_in_the_same_municipality(core: BotCore) -> None:
 
 
 @pytest.mark.usefixtures("directory")
-async def test_no_match_is_said_honestly_with_the_configured_fallbacks(core: BotCore) -> None:
+async def test_a_municipality_without_steunpunt_in_the_directory_gets_an_honest_answer(
+    core: BotCore,
+) -> None:
     user = await onboarded(core)
     await user.says("/steunpunt")
-    await user.says("Heesch")  # Bernheze: a real municipality with no steunpunt in the example
-    text = user.last_text
-    assert "Voor Bernheze heb ik nog geen steunpunt in mijn lijst." in text
-    assert "Het steunpunt mantelzorg voor jouw gemeente" in text and "Je huisarts" in text
-    assert "/hulp" in text
-    assert user.last.messages[0].remove_keyboard
+    await user.says("Heesch")  # Bernheze: in the example directory, but without a steunpunt
+    named, answer = user.last.messages
+    assert plain(named.text) == "Je woont in de gemeente Bernheze (Noord-Brabant)."
+    assert named.remove_keyboard
+    text = plain(answer.text)
+    assert text.startswith("Het steunpunt mantelzorg van Bernheze staat nog niet in mijn lijst.")
+    assert "Dat ligt aan mij, niet aan jou." in text
+    assert "Het Wmo-loket of sociaal wijkteam van Bernheze" in text
+    assert "website van je gemeente" in text and "mantelzorg.nl" in text
+    assert "Je huisarts" in text and "De Luisterlijn: 088-0767000" in text
+    labels = [plain(b.label) for b in user.buttons]
+    assert labels == ["🔎 Zoek een andere plaats", "Hulp en contact", "Menu"]
+    row = await saved(core)
+    assert row is not None and row.municipality_code == "GM1721"  # its CBS code is known
+
+    await user.taps("Zoek een andere plaats")
+    assert user.last_text.startswith("Zorg je voor iemand?")
+    await user.says("Vught")
+    assert card_texts(user)[0].startswith(VUGHT_BOXTEL)
+
+
+@pytest.mark.usefixtures("directory")
+async def test_outside_the_directory_every_place_of_the_country_is_known(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("8232")  # a valid postcode the bot has no table for
+    assert user.last_text == (
+        "Postcode 8232 ken ik nog niet. Typ de naam van je woonplaats, dan zoek ik het zo op."
+    )
+    assert [plain(b.label) for b in user.buttons] == ["Stop met zoeken", "Hulp en contact"]
+    await user.says("Lelystad")
+    named, answer = user.last.messages
+    assert plain(named.text) == "Je woont in de gemeente Lelystad (Flevoland)."
+    assert "Het steunpunt mantelzorg van Lelystad staat nog niet in mijn lijst." in answer.text
+    assert "(voorbeeldgegevens)" not in user.last_text
+    row = await saved(core)
+    assert row is not None and row.municipality_code is None  # the layer has no CBS codes
 
     await user.says("/steunpunt")
+    await user.says("Amsterdm")
+    assert plain(user.last_message.text) == "Bedoel je een van deze plaatsen?"
+    first = plain(user.buttons[0].label)
+    assert first == "Amsterdam (gemeente Amsterdam, Noord-Holland)"
+    await user.taps("Amsterdam (gemeente Amsterdam")
+    assert user.last.pressed_label == "Amsterdam"
+    assert user.last_text.startswith("Je woont in de gemeente Amsterdam (Noord-Holland).")
+
+    await user.says("/steunpunt")
+    await user.says("den haag")
+    assert user.last_text.startswith("Je woont in de gemeente 's-Gravenhage (Zuid-Holland).")
+
+    await user.says("/steunpunt")
+    await user.says("Hengelo")  # a town in Overijssel and a village in Bronckhorst
+    assert user.last_text == "Die naam komt in meer gemeenten voor. Welke bedoel je?"
+    await user.taps("Bronckhorst")
+    assert user.last_text.startswith("Je woont in de gemeente Bronckhorst (Gelderland).")
+
+
+@pytest.mark.usefixtures("directory")
+async def test_what_is_no_place_is_asked_again_with_a_way_out(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
     await user.says("Timboektoe")
-    assert user.last_text.startswith("Ik kan Timboektoe niet vinden.")
-    await user.says("9999")
-    assert user.last_text.startswith("Ik kan 9999 niet vinden.")
+    assert user.last_text == (
+        "Ik kan Timboektoe niet vinden als plaats in Nederland. Kijk of het goed gespeld is, of "
+        "typ je postcode (4 cijfers)."
+    )
+    await user.says("Vugt")  # still searching: the next try counts
+    assert plain(user.last_message.text) == "Bedoel je een van deze plaatsen?"
+    await user.says("Qwxzq")
     await user.taps("Stop met zoeken")
     assert user.last_text.startswith("Goed, ik ben gestopt met zoeken.")
     await user.says("5211")  # no longer searching: the bot does not take this for a postcode
     assert "(voorbeeldgegevens)" not in user.last_text
+
+
+async def shares_location(user: CoreUser, lat: float, lon: float) -> None:
+    await user.send(Event("location", latitude=lat, longitude=lon))
+
+
+@pytest.mark.usefixtures("directory")
+async def test_a_location_is_placed_in_its_municipality_never_far_away(core: BotCore) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await shares_location(user, 52.5185, 5.4714)  # Lelystad, 90 km from every example steunpunt
+    located, answer = user.last.messages
+    assert plain(located.text).startswith(
+        "Volgens je locatie ben je in of bij Lelystad, in de gemeente Lelystad."
+    )
+    assert located.remove_keyboard
+    assert "Het steunpunt mantelzorg van Lelystad staat nog niet in mijn lijst." in answer.text
+    assert "(voorbeeldgegevens)" not in user.last_text
+
+    await user.says("/steunpunt")
+    await shares_location(user, 50.8503, 4.3517)  # Brussels
+    assert user.last_text.startswith("Deze locatie ligt niet in Nederland, lijkt het.")
+    await shares_location(user, 51.7000, 5.3040)  # still searching: Den Bosch
+    assert card_texts(user)[0].startswith(DEN_BOSCH)
 
 
 @pytest.mark.usefixtures("directory")
@@ -260,7 +351,7 @@ async def harness(
     await bot.stop()
 
 
-async def test_a_shared_location_finds_the_nearest_steunpunt_through_telegram(
+async def test_a_shared_location_finds_the_steunpunt_of_its_municipality_through_telegram(
     fake: FakeBotAPI, harness: BotHarness
 ) -> None:
     user = TelegramUser(fake, harness, 4242)
@@ -273,10 +364,10 @@ async def test_a_shared_location_finds_the_nearest_steunpunt_through_telegram(
     assert keyboard == [[{"text": "📍 Deel mijn locatie", "request_location": True}]]
     user.new_messages()
 
-    # Vught station: the Vught/Boxtel steunpunt is the nearest.
+    # Vught station: in the municipality of Vught, served by the Vught/Boxtel steunpunt.
     await harness.processed(fake.user_shares_location(4242, 51.6537, 5.2936))
     heading, card, question = user.new_messages()
-    assert heading["text"].startswith("Dit steunpunt is het dichtst bij je (ongeveer 1 km).")
+    assert heading["text"].startswith("Volgens je locatie ben je in of bij Vught, in de gemeente")
     assert heading["reply_markup"] == {"remove_keyboard": True}
     assert card["text"].startswith(VUGHT_BOXTEL) and "(voorbeeldgegevens)" in card["text"]
     buttons = [b for row in card["reply_markup"]["inline_keyboard"] for b in row]
@@ -336,3 +427,29 @@ async def test_the_municipality_is_remembered_without_saving_the_steunpunt(core:
     await user.taps("Nee, in dezelfde gemeente")  # answered before (or without) saving
     row = await saved(core)
     assert row is not None and row.municipality_code == "GM0796" and row.steunpunt_key is None
+
+
+@pytest.mark.usefixtures("directory")
+async def test_an_import_keeps_saved_steunpunten_unless_replacing_and_says_how_many_go(
+    core: BotCore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = await onboarded(core)
+    await user.says("/steunpunt")
+    await user.says("Vught")
+    await taps_on_card(user, "Bewaar als mijn steunpunt")
+    other = tmp_path / "alleen-den-bosch.yaml"
+    example = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
+    other.write_text(example.split("  - key: voorbeeld-vught-boxtel")[0], encoding="utf-8")
+
+    assert await directory_command(core.db, "import", other) == 0
+    assert "(--replace removes them; 1 caregiver(s) saved one" in capsys.readouterr().out
+    await user.says("/steunpunt")
+    assert user.last_text.startswith("Dit is jouw steunpunt:")
+
+    assert await directory_command(core.db, "import", other, replace=True) == 0
+    assert (
+        "removed: 3 (voorbeeld-gestel, voorbeeld-heusden, voorbeeld-vught-boxtel); 1 caregiver"
+        in (capsys.readouterr().out)
+    )
+    await user.says("/steunpunt")
+    assert user.last_text.startswith("Je bewaarde steunpunt staat niet meer in mijn lijst.")

@@ -16,7 +16,6 @@ from bot.db import migrate
 from bot.db.session import Database
 from bot.engine.spec import DIALOGS_DIR, load_yaml
 from bot.features import load
-from bot.features.steunpunt.directory import import_example_if_empty
 from bot.text.content import Content
 
 log = logging.getLogger(__name__)
@@ -39,9 +38,10 @@ def where(url: str) -> str:
 
 
 async def prepare_database(settings: Settings) -> None:
-    """Check the database is there: SQLite (one process, a newcomer's default) is migrated here,
-    and an empty steunpunt directory gets the example region; PostgreSQL must be migrated
-    already. Raises `DatabaseUnavailable` or `NotMigrated` with one line for the operator."""
+    """Check the database is there: SQLite (one process, a newcomer's default) is migrated here;
+    PostgreSQL must be migrated already. Raises `DatabaseUnavailable` or `NotMigrated` with one
+    line for the operator. Example data is never imported here: real caregivers must not get
+    fictional steunpunten (the terminal demo and `directory import --example` ask for it)."""
     try:
         await _prepare(settings)
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
@@ -54,12 +54,6 @@ async def prepare_database(settings: Settings) -> None:
 async def _prepare(settings: Settings) -> None:
     if settings.is_sqlite:
         await migrate.upgrade_async(settings.database_url)
-        db = Database(settings.database_url)
-        try:
-            if await import_example_if_empty(db):
-                log.info("empty steunpunt directory: imported the example region")
-        finally:
-            await db.dispose()
     elif not await migrate.is_up_to_date(settings.database_url):
         raise NotMigrated(
             "DATABASE_URL: the database schema is not up to date; run: python -m bot db upgrade"

@@ -1,6 +1,7 @@
 """Operator commands for staff, locations and notices: `python -m bot staff ...`, `location ...`
-(add, set, list, and qr: the families' subscription link and a printable QR code) and `notice ...`
-(list, cancel: the operator can stop any staff notice).
+(add, set, list, and qr: the families' subscription link and a printable A4 poster with its QR
+code) and `notice ...` (list, cancel: the operator can stop any staff notice). The bot's username
+comes from --bot-username or BOT_USERNAME when Telegram is not asked.
 
 Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
 """
@@ -17,9 +18,10 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.db.session import Database
+from bot.engine.spec import DIALOGS_DIR, load_yaml
 from bot.features.broadcast import delivery as broadcast_delivery
 from bot.features.broadcast.models import Broadcast
-from bot.features.evenings.files import qr_png, subscribe_link
+from bot.features.evenings.files import poster_pdf, poster_png, subscribe_link
 from bot.features.evenings.plan import replan_location
 from bot.features.staff import handlers as staff
 from bot.features.staff.models import Location
@@ -42,6 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     scope.add_argument("--location", metavar="KEY", help="location key (location list)")
     invite.add_argument("--days", type=int, default=staff.DEFAULT_INVITE_DAYS,
                         help="valid for this many days (default %(default)s)")  # fmt: skip
+    _username_argument(invite)
     listing = actions.add_parser("list", help="active staff (with --all also revoked)")
     listing.add_argument("--all", action="store_true")
     revoke = actions.add_parser(
@@ -79,10 +82,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     _reminder_arguments(change, defaults="")
     place_actions.add_parser("list", help="all locations")
     qr = place_actions.add_parser(
-        "qr", help="the families' subscription link, and its QR code as PNG (for a poster)"
+        "qr", help="the families' subscription link, and an A4 poster with its QR (PNG and PDF)"
     )
     qr.add_argument("key")
-    qr.add_argument("--out", type=Path, help="PNG file (default: qr-<key>.png)")
+    qr.add_argument(
+        "--out", type=Path, help="poster file name, without or with .png (default: poster-<key>)"
+    )
+    _username_argument(qr)
+
+
+def _username_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bot-username", metavar="NAME",
+        help="the bot's @username for the link (default: BOT_USERNAME, else asked from Telegram)",
+    )  # fmt: skip
 
 
 def _reminder_arguments(parser: argparse.ArgumentParser, *, defaults: str) -> None:
@@ -184,14 +197,19 @@ async def _location_qr(
     if location is None:
         raise staff.StaffError(f"no location with key {args.key!r} (see: location list)")
     link = subscribe_link(await username(), location.key)
-    path: Path = args.out or Path(f"qr-{location.key}.png")
+    base: Path = args.out or Path(f"poster-{location.key}")
+    png_path, pdf_path = base.with_suffix(".png"), base.with_suffix(".pdf")
+    line = load_yaml(DIALOGS_DIR / "evenings.yaml")["messages"]["evening_poster_line"]
+    png = await asyncio.to_thread(poster_png, location.name, line, link)
     try:
-        await asyncio.to_thread(path.write_bytes, qr_png(link))
+        await asyncio.to_thread(png_path.write_bytes, png)
+        await asyncio.to_thread(pdf_path.write_bytes, poster_pdf(png))
     except OSError as exc:
-        raise staff.StaffError(f"cannot write {path}: {exc.strerror}") from None
+        raise staff.StaffError(f"cannot write {base}: {exc.strerror}") from None
     print(f"Subscription link for the families of {location.name}:", file=out)
     print(link, file=out)
-    print(f"QR code (PNG, print it for the entrance): {path}", file=out)
+    print(f"A4 poster with its QR code, print it for the entrance: {png_path} and {pdf_path}",
+          file=out)  # fmt: skip
     return 0
 
 

@@ -1,5 +1,6 @@
 """The steunpunt directory: parsing what caregivers type, validating import files, importing and
-exporting them, and the lookups (postcode, name, nearest by location).
+exporting them (a diff first; removing only on request), and the lookups (postcode, name,
+location) in the directory and, for the rest of the country, the national places layer.
 
 Parsing and validation are pure functions; everything that touches the database takes a session.
 """
@@ -10,11 +11,9 @@ import asyncio
 import csv
 import difflib
 import io
-import math
 import re
 import sys
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.session import Database
 from bot.engine.spec import DIALOGS_DIR
 from bot.features.steunpunt.models import (
+    CaregiverSteunpunt,
     Municipality,
     PlaceName,
     PostcodeArea,
     Steunpunt,
     SteunpuntMunicipality,
     SteunpuntPostcode,
+)
+from bot.features.steunpunt.places import (
+    ATTRIBUTION,
+    LayerMunicipality,
+    PlacesLayer,
+    national_layer,
+    normalise_name,
 )
 
 # What a steunpunt may offer; each has a label `service_<name>` in dialogs/steunpunt.yaml.
@@ -41,7 +48,6 @@ STEUNPUNT_FIELDS = ("key", "name", "organisation", "services", "phone", "email",
                     "address", "opening_hours", "latitude", "longitude", "example",
                     "municipalities", "postcodes")  # fmt: skip
 POSTCODE_FIELDS = ("postcode", "municipality_code")
-EARTH_KM = 6371.0
 
 _POSTCODE_RE = re.compile(r"^\s*([1-9]\d{3})\s*(?:([a-zA-Z]{2}))?\s*$")
 _CBS_RE = re.compile(r"^(?:GM)?(\d{4})$", re.IGNORECASE)
@@ -49,7 +55,6 @@ _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # goes into callback data (
 _EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:\d+)?(/\S*)?$")
 _RANGE_RE = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
-_APOSTROPHES = "'’‘`´"
 
 
 # --- parsing what a caregiver types --------------------------------------------------------
@@ -59,19 +64,6 @@ def parse_postcode(text: str) -> str | None:
     """The four digits of a Dutch postcode ("1234AB", "1234 ab", "1234"), else None."""
     match = _POSTCODE_RE.match(text)
     return match.group(1) if match else None
-
-
-def normalise_name(text: str) -> str:
-    """Case-, accent- and punctuation-free form of a place name: "'s-Hertogenbosch" and
-    "s Hertogenbosch" both become "s hertogenbosch"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    plain = "".join("" if c in _APOSTROPHES else c for c in plain)
-    plain = "".join(c if c.isalnum() else " " for c in plain)
-    words = plain.split()
-    if len(words) > 1 and words[0] == "gemeente":
-        words = words[1:]
-    return " ".join(words)[:80]
 
 
 @dataclass(frozen=True)
@@ -138,23 +130,6 @@ def valid_url(text: str) -> bool:
     return bool(_URL_RE.match(text))
 
 
-# --- geography -------------------------------------------------------------------------------
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * math.asin(math.sqrt(a))
-
-
-def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
-    """(min_lat, max_lat, min_lon, max_lon) enclosing every point within `km` of (lat, lon)."""
-    dlat = math.degrees(km / EARTH_KM)
-    dlon = math.degrees(km / (EARTH_KM * max(math.cos(math.radians(lat)), 0.01)))
-    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
-
-
 # --- import files ----------------------------------------------------------------------------
 
 
@@ -215,11 +190,28 @@ class ImportRejected(Exception):
         self.problems = problems
 
 
+# The longest text each field may hold (the card must stay readable; the columns hold this).
+STEUNPUNT_LENGTHS = {"name": 120, "organisation": 120, "email": 120, "website": 200,
+                     "address": 200, "opening_hours": 300}  # fmt: skip
+MUNICIPALITY_LENGTHS = {"name": 80, "province": 40, "variants": 80, "places": 80}
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Remembers the line of every mapping, so problems can name it."""
+    """Remembers the line of every mapping, so problems can name it, and the keys repeated
+    within one mapping (YAML would silently keep the last)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[int, str]] = []
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if key in seen:
+            loader.repeated.append((key_node.start_mark.line + 1, str(key)))
+        seen.add(key)
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -282,6 +274,14 @@ class _Checker:
             return ""
         return value
 
+    def lengths(self, row: dict[str, Any], line: int, limits: dict[str, int]) -> None:
+        for name, limit in limits.items():
+            value = row.get(name)
+            for text in _text_list(value) if name in ("variants", "places") else [value]:
+                length = len(str(text or "").strip())
+                if length > limit:
+                    self.add(line, name, f"too long: {length} characters (at most {limit})")
+
 
 def _municipality(row: dict[str, Any], line: int, check: _Checker) -> MunicipalityData | None:
     raw_code = check.required(row, "code", line)
@@ -290,7 +290,9 @@ def _municipality(row: dict[str, Any], line: int, check: _Checker) -> Municipali
         check.add(line, "code", f"not a CBS municipality code (GM and 4 digits): {raw_code!r}")
     name = check.required(row, "name", line)
     province = check.required(row, "province", line)
-    if code is None or not name or not province:
+    before = len(check.problems)
+    check.lengths(row, line, MUNICIPALITY_LENGTHS)
+    if code is None or not name or not province or len(check.problems) > before:
         return None
     return MunicipalityData(
         code, name, province, _text_list(row.get("variants")), _text_list(row.get("places"))
@@ -306,6 +308,7 @@ def _steunpunt(
         check.add(line, "key", f"use 1-40 of a-z, 0-9, - and _: {key!r}")
     name = check.required(row, "name", line)
     organisation = check.required(row, "organisation", line)
+    check.lengths(row, line, STEUNPUNT_LENGTHS)
     services = _text_list(row.get("services"))
     for service in services:
         if service not in SERVICES:
@@ -396,7 +399,7 @@ def validate_directory(data: Any, file: str, known_municipalities: Iterable[str]
                 municipalities.append(parsed)
                 codes.append((parsed.code, row["__line__"]))
         _check_duplicates(check, codes, "code", "municipality")
-        known = {m.code for m in municipalities}
+        known = {m.code for m in municipalities} | set(known_municipalities)
     else:
         known = set(known_municipalities)
     steunpunten = []
@@ -419,26 +422,55 @@ def _rows(value: Any, section: str, check: _Checker) -> list[dict[str, Any]]:
     return value
 
 
-def load_yaml_lines(text: str) -> Any:
-    return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
+def load_yaml_lines(text: str, file: str = "") -> Any:
+    """The YAML document with `__line__` in every mapping; ImportRejected when a key is repeated
+    within one mapping or the text is not YAML."""
+    loader = _LineLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise ImportRejected([Problem(file, line, "<yaml>", "not valid YAML")]) from exc
+    finally:
+        loader.dispose()
+    if loader.repeated:
+        raise ImportRejected(
+            [Problem(file, line, key, "given twice in one entry") for line, key in loader.repeated]
+        )
+    return data
 
 
-def read_csv(text: str) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and rows; each row gets `__line__`, its line in the file."""
+def read_csv(text: str, file: str = "") -> tuple[list[str], list[dict[str, Any]]]:
+    """Header and rows; each row gets `__line__`, its line in the file. A column named twice is
+    refused (the later one would silently win)."""
     reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in reader.fieldnames or []]
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if twice:
+        raise ImportRejected([Problem(file, 1, name, "column given twice") for name in twice])
     rows = []
     for row in reader:
         rows.append({**{k.strip(): v for k, v in row.items() if k}, "__line__": reader.line_num})
-    return [name.strip() for name in reader.fieldnames or []], rows
+    return header, rows
 
 
 def validate_postcode_table(
-    rows: Sequence[dict[str, Any]], file: str, known_municipalities: Iterable[str]
-) -> dict[int, str]:
-    """PC4 -> municipality code from CSV rows (postcode, municipality_code), checked in full."""
+    rows: Sequence[dict[str, Any]],
+    file: str,
+    known_municipalities: Iterable[str],
+    layer_names: Mapping[str, str] | None = None,
+) -> dict[int, tuple[str | None, str | None]]:
+    """PC4 -> (municipality code, municipality name) from CSV rows, checked in full.
+
+    A row names its municipality by `municipality_code` (one the directory knows) or by
+    `municipality` (a name of the national layer: `layer_names` maps normalised names to the
+    layer's spelling), so the table works for every municipality, also those without a code.
+    """
     check = _Checker(file)
     known = set(known_municipalities)
-    table: dict[int, str] = {}
+    names = layer_names or {}
+    table: dict[int, tuple[str | None, str | None]] = {}
     first_line: dict[int, int] = {}
     for row in rows:
         line = row["__line__"]
@@ -447,9 +479,15 @@ def validate_postcode_table(
             check.add(line, "postcode", f"not a 4-digit postcode: {raw!r}")
             continue
         raw_code = str(row.get("municipality_code") or "").strip()
-        code = cbs_code(raw_code)
-        if code is None or code not in known:
+        raw_name = str(row.get("municipality") or "").strip()
+        code = cbs_code(raw_code) if raw_code else None
+        name = names.get(normalise_name(raw_name)) if raw_name else None
+        if raw_code and (code is None or code not in known):
             check.add(line, "municipality_code", f"unknown municipality {raw_code!r}")
+            continue
+        if not raw_code and name is None:
+            problem = f"unknown municipality {raw_name!r}" if raw_name else "missing"
+            check.add(line, "municipality", problem)
             continue
         pc4 = int(raw)
         if pc4 in table:
@@ -457,7 +495,7 @@ def validate_postcode_table(
                 line, "postcode", f"duplicate postcode {raw} (also on line {first_line[pc4]})"
             )
             continue
-        table[pc4], first_line[pc4] = code, line
+        table[pc4], first_line[pc4] = (code, None if code else name), line
     if check.problems:
         raise ImportRejected(check.problems)
     return table
@@ -470,43 +508,168 @@ async def known_municipality_codes(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(Municipality.code))).all())
 
 
-async def import_file(session: AsyncSession, file: str, text: str) -> str:
-    """Validate the file's `text` completely, then replace the directory (or the postcode table)
-    in the caller's transaction. Returns a one-line summary; raises ImportRejected and changes
-    nothing when any row is wrong. CSV files are told apart by their header."""
+def decode(file: str, raw: bytes) -> str:
+    """The text of an import file (UTF-8, with or without BOM); ImportRejected naming the line
+    of the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = "not UTF-8 text: save the file as UTF-8 (CSV UTF-8 in a spreadsheet)"
+        raise ImportRejected([Problem(file, line, "<file>", problem)]) from None
+
+
+@dataclass
+class ImportPlan:
+    """What an import changes, shown to the operator before anything else is said."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # in the directory, not in the file
+    saved_by: int = 0  # caregivers whose saved steunpunt is among `missing`
+    municipalities: int = 0
+    postcodes: int = 0
+    replace: bool = False
+
+    def lines(self) -> list[str]:
+        if self.postcodes:
+            return [f"postcode table: {self.postcodes} postcodes"]
+        out = [f"added: {len(self.added)}" + _keys(self.added),
+               f"changed: {len(self.changed)}" + _keys(self.changed)]  # fmt: skip
+        saved = f"; {self.saved_by} caregiver(s) saved one of them as their steunpunt"
+        if self.replace:
+            out.append(f"removed: {len(self.missing)}" + _keys(self.missing) + saved)
+        elif self.missing:
+            out.append(
+                f"not in the file, kept: {len(self.missing)}" + _keys(self.missing)
+                + f" (--replace removes them{saved})"
+            )  # fmt: skip
+        if self.municipalities:
+            out.append(f"municipalities in the file: {self.municipalities}")
+        return out
+
+
+def _keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+    return f" ({shown})" if keys else ""
+
+
+def _refuse(file: str, message: str, field_name: str = "<file>") -> ImportRejected:
+    return ImportRejected([Problem(file, 1, field_name, message)])
+
+
+async def import_file(
+    session: AsyncSession,
+    file: str,
+    text: str,
+    *,
+    replace: bool = False,
+    layer: PlacesLayer | None = None,
+) -> ImportPlan:
+    """Validate the file's `text` completely, then change the directory (or the postcode table)
+    in the caller's transaction. Steunpunten and municipalities of the file are added or
+    changed; those only in the directory stay, unless `replace`. Raises ImportRejected and
+    changes nothing when anything is wrong. CSV files are told apart by their header."""
+    if not text.strip():
+        raise _refuse(file, "the file is empty")
     if file.lower().endswith(".csv"):
-        header, rows = read_csv(text)
-        if set(POSTCODE_FIELDS) <= set(header):
+        header, rows = read_csv(text, file)
+        if not rows:
+            raise _refuse(file, "no rows under the header")
+        if "postcode" in header and ({"municipality_code", "municipality"} & set(header)):
+            names = {m.key: m.name for m in layer.municipalities.values()} if layer else {}
             known = await known_municipality_codes(session)
-            table = validate_postcode_table(rows, file, known)
+            table = validate_postcode_table(rows, file, known, names)
             await replace_postcode_table(session, table)
-            return f"{len(table)} postcodes imported"
+            return ImportPlan(postcodes=len(table))
         if "key" not in header:
-            raise ImportRejected(
-                [
-                    Problem(
-                        file,
-                        1,
-                        "<header>",
-                        "expected steunpunt columns or postcode,municipality_code",
-                    )
-                ]
-            )
+            raise _refuse(
+                file, "expected steunpunt columns, or postcode with municipality_code or "
+                "municipality", "<header>",
+            )  # fmt: skip
         data: Any = {"steunpunten": rows}
     else:
-        try:
-            data = load_yaml_lines(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else 1
-            raise ImportRejected([Problem(file, line, "<yaml>", "not valid YAML")]) from exc
-    directory = validate_directory(data, file, await known_municipality_codes(session))
-    await replace_directory(session, directory)
-    return (
-        f"{len(directory.steunpunten)} steunpunten"
-        + (f", {len(directory.municipalities)} municipalities" if directory.municipalities else "")
-        + " imported"
-    )
+        data = load_yaml_lines(text, file)
+        if not isinstance(data, dict) or not any(map(data.get, ("steunpunten", "municipalities"))):
+            raise _refuse(file, "no municipalities and no steunpunten in the file", "<top>")
+    current = await current_directory(session)
+    keep_municipalities = data.get("municipalities") is None or not replace
+    known = set(current.municipalities or []) if keep_municipalities else set()
+    directory = validate_directory(data, file, known)
+    plan = await plan_import(session, current, directory, replace)
+    await replace_directory(session, merged(current, directory, replace))
+    return plan
+
+
+@dataclass
+class _Current:
+    municipalities: dict[str, MunicipalityData]
+    steunpunten: dict[str, SteunpuntData]
+
+
+async def current_directory(session: AsyncSession) -> _Current:
+    """The directory as import data, by municipality code and steunpunt key."""
+    data = await export_directory(session)
+    municipalities = {
+        m["code"]: MunicipalityData(m["code"], m["name"], m["province"],
+                                    list(m.get("variants", [])), list(m.get("places", [])))
+        for m in data["municipalities"]
+    }  # fmt: skip
+    steunpunten = {}
+    for s in data["steunpunten"]:
+        fields = {k: v for k, v in s.items() if k != "postcodes"}
+        fields.setdefault("services", [])
+        fields.setdefault("municipalities", [])
+        ranges = parse_ranges(s.get("postcodes", [])) or []
+        steunpunten[s["key"]] = SteunpuntData(**fields, postcodes=ranges)
+    return _Current(municipalities, steunpunten)
+
+
+def _comparable(s: SteunpuntData) -> tuple[Any, ...]:
+    postcodes = frozenset(pc for low, high in s.postcodes for pc in range(low, high + 1))
+    return (s.name, s.organisation, tuple(s.services), tuple(sorted(set(s.municipalities))),
+            postcodes, s.phone, s.email, s.website, s.address, s.opening_hours, s.latitude,
+            s.longitude, s.example)  # fmt: skip
+
+
+async def plan_import(
+    session: AsyncSession, current: _Current, directory: Directory, replace: bool
+) -> ImportPlan:
+    plan = ImportPlan(replace=replace, municipalities=len(directory.municipalities or []))
+    in_file = {s.key for s in directory.steunpunten}
+    for s in directory.steunpunten:
+        before = current.steunpunten.get(s.key)
+        if before is None:
+            plan.added.append(s.key)
+        elif _comparable(before) != _comparable(s):
+            plan.changed.append(s.key)
+    plan.missing = sorted(set(current.steunpunten) - in_file)
+    if plan.missing:
+        plan.saved_by = (
+            await session.scalar(
+                select(func.count())
+                .select_from(CaregiverSteunpunt)
+                .where(CaregiverSteunpunt.steunpunt_key.in_(plan.missing))
+            )
+            or 0
+        )
+    return plan
+
+
+def merged(current: _Current, directory: Directory, replace: bool) -> Directory:
+    """The directory after the import: the file's entries, and without `replace` the current
+    ones the file does not name."""
+    steunpunten = list(directory.steunpunten)
+    municipalities = directory.municipalities
+    if not replace:
+        in_file = {s.key for s in steunpunten}
+        steunpunten += [s for key, s in current.steunpunten.items() if key not in in_file]
+        if municipalities is not None:
+            codes = {m.code for m in municipalities}
+            municipalities = municipalities + [
+                m for code, m in current.municipalities.items() if code not in codes
+            ]
+    return Directory(municipalities, steunpunten)
 
 
 async def replace_directory(session: AsyncSession, directory: Directory) -> None:
@@ -547,9 +710,14 @@ async def replace_directory(session: AsyncSession, directory: Directory) -> None
     await session.flush()
 
 
-async def replace_postcode_table(session: AsyncSession, table: dict[int, str]) -> None:
+async def replace_postcode_table(
+    session: AsyncSession, table: dict[int, tuple[str | None, str | None]]
+) -> None:
     await session.execute(delete(PostcodeArea))
-    session.add_all(PostcodeArea(pc4=pc4, municipality_code=code) for pc4, code in table.items())
+    session.add_all(
+        PostcodeArea(pc4=pc4, municipality_code=code, municipality_name=name)
+        for pc4, (code, name) in table.items()
+    )
     await session.flush()
 
 
@@ -627,11 +795,21 @@ async def directory_is_empty(session: AsyncSession) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """A municipality as the finder shows it."""
+    """A municipality as the finder shows it: from the directory (with its CBS `code`), or known
+    only to the national layer (`code` None: no steunpunt of it is in the directory)."""
 
-    code: str
+    code: str | None
     name: str
     province: str
+
+    @property
+    def key(self) -> str:
+        return normalise_name(self.name)
+
+    @property
+    def ref(self) -> str:
+        """Its id in button data: the CBS code, or "~" and the layer's name key."""
+        return self.code or "~" + self.key.replace(" ", "-")
 
 
 @dataclass(frozen=True)
@@ -640,7 +818,7 @@ class Found:
 
     place: Place | None
     steunpunten: tuple[Steunpunt, ...]
-    distance_km: float | None = None  # a location lookup: to the nearest steunpunt
+    near: str | None = None  # a location lookup: the place of the layer it was nearest to
 
 
 async def municipality(session: AsyncSession, code: str) -> Place | None:
@@ -648,7 +826,24 @@ async def municipality(session: AsyncSession, code: str) -> Place | None:
     return Place(row.code, row.name, row.province) if row is not None else None
 
 
-async def steunpunten_serving(session: AsyncSession, code: str) -> tuple[Steunpunt, ...]:
+async def directory_place(session: AsyncSession, m: LayerMunicipality) -> Place:
+    """The directory's municipality for one of the layer (same name or one of its variants),
+    else the layer's municipality without a code."""
+    query = (
+        select(Municipality)
+        .join(PlaceName, PlaceName.municipality_code == Municipality.code)
+        .where(PlaceName.key == m.key)
+        .order_by(Municipality.code)
+    )
+    for row in (await session.scalars(query)).unique():
+        if m.key in {normalise_name(n) for n in (row.name, *row.variants)}:
+            return Place(row.code, row.name, row.province)
+    return Place(None, m.name, m.province)
+
+
+async def steunpunten_serving(session: AsyncSession, code: str | None) -> tuple[Steunpunt, ...]:
+    if code is None:
+        return ()
     query = (
         select(Steunpunt)
         .join(SteunpuntMunicipality, SteunpuntMunicipality.steunpunt_id == Steunpunt.id)
@@ -669,16 +864,23 @@ async def municipalities_of(session: AsyncSession, steunpunt_id: int) -> list[st
     return list((await session.scalars(query)).all())
 
 
-async def find_by_municipality(session: AsyncSession, code: str) -> Found:
-    return Found(await municipality(session, code), await steunpunten_serving(session, code))
+async def find_in(session: AsyncSession, place: Place) -> Found:
+    return Found(place, await steunpunten_serving(session, place.code))
 
 
-async def find_by_postcode(session: AsyncSession, pc4: int) -> Found:
-    """The official table names the municipality when imported; steunpunten whose own postcode
-    ranges cover `pc4` come first (a municipality may have one steunpunt per area)."""
-    code = await session.scalar(
-        select(PostcodeArea.municipality_code).where(PostcodeArea.pc4 == pc4)
-    )
+async def find_by_ref(session: AsyncSession, layer: PlacesLayer, ref: str) -> Found | None:
+    """The municipality of a button's `Place.ref`; None when it is no longer known."""
+    if ref.startswith("~"):
+        m = layer.municipality(ref[1:].replace("-", " "))
+        return await find_in(session, await directory_place(session, m)) if m else None
+    place = await municipality(session, ref)
+    return await find_in(session, place) if place is not None else None
+
+
+async def find_by_postcode(session: AsyncSession, layer: PlacesLayer, pc4: int) -> Found:
+    """The imported postcode table names the municipality (by CBS code or by name); steunpunten
+    whose own postcode ranges cover `pc4` come first (a municipality may have one per area)."""
+    area = await session.get(PostcodeArea, pc4)
     by_range = tuple(
         (
             await session.scalars(
@@ -689,91 +891,90 @@ async def find_by_postcode(session: AsyncSession, pc4: int) -> Found:
             )
         ).all()
     )
-    if code is None and by_range:
+    place: Place | None = None
+    if area is not None and area.municipality_code is not None:
+        place = await municipality(session, area.municipality_code)
+    elif area is not None and area.municipality_name is not None:
+        m = layer.municipality(normalise_name(area.municipality_name))
+        place = await directory_place(session, m) if m is not None else None
+    if place is None and by_range:
         served = await municipalities_of(session, by_range[0].id)
-        code = served[0] if len(served) == 1 else None
-    place = await municipality(session, code) if code is not None else None
+        place = await municipality(session, served[0]) if len(served) == 1 else None
     if by_range:
         return Found(place, by_range)
     if place is None:
         return Found(None, ())
-    return Found(place, await steunpunten_serving(session, place.code))
+    return await find_in(session, place)
 
 
-async def places_named(session: AsyncSession, key: str) -> list[Place]:
-    """Municipalities a normalised name (name, variant or town) belongs to; exact match."""
+async def places_named(session: AsyncSession, key: str) -> list[tuple[str, Place]]:
+    """(name, municipality) of the directory's names and variants; exact normalised match."""
     query = (
-        select(Municipality)
-        .join(PlaceName, PlaceName.municipality_code == Municipality.code)
+        select(PlaceName.name, Municipality)
+        .join(Municipality, PlaceName.municipality_code == Municipality.code)
         .where(PlaceName.key == key)
         .order_by(Municipality.name)
     )
-    return [Place(m.code, m.name, m.province) for m in (await session.scalars(query)).unique()]
+    return [(name, Place(m.code, m.name, m.province)) for name, m in await session.execute(query)]
+
+
+async def find_by_name(
+    session: AsyncSession, layer: PlacesLayer, key: str
+) -> list[tuple[str, Place]]:
+    """Every municipality a typed name can mean: the directory's own names, then the national
+    layer's, one entry per municipality."""
+    found: dict[str, tuple[str, Place]] = {}
+    for name, place in await places_named(session, key):
+        found.setdefault(place.ref, (name, place))
+    for name, m in layer.named(key):
+        place = await directory_place(session, m)
+        found.setdefault(place.ref, (name, place))
+    return list(found.values())
 
 
 async def suggest_places(
-    session: AsyncSession, key: str, limit: int = 3
+    session: AsyncSession, layer: PlacesLayer, key: str, limit: int = 3
 ) -> list[tuple[str, Place]]:
     """Names close to a mistyped `key`, with their municipality: for "Bedoel je ...?".
 
-    Only names of about the same length are compared, so a typo costs a short index-free scan
-    of a few hundred names, not the whole list.
+    The directory's own names come first: those of its first letter (a range of the primary
+    key's index) and about the same length; then the national layer's, which also catch a
+    wrong first letter.
     """
     if len(key) < 3:
         return []
     length = func.length(PlaceName.key)
     query = select(PlaceName.key, PlaceName.name, PlaceName.municipality_code).where(
-        length.between(len(key) - 2, len(key) + 2)
+        PlaceName.key >= key[0],
+        PlaceName.key < chr(ord(key[0]) + 1),
+        length.between(len(key) - 2, len(key) + 2),
     )
     candidates: dict[str, list[tuple[str, str]]] = {}
     for name_key, name, code in await session.execute(query):
         candidates.setdefault(name_key, []).append((name, code))
-    close = difflib.get_close_matches(key, list(candidates), n=limit, cutoff=0.75)
-    out: list[tuple[str, Place]] = []
-    for name_key in close:
+    out: dict[tuple[str, str], tuple[str, Place]] = {}
+    for name_key in difflib.get_close_matches(key, list(candidates), n=limit, cutoff=0.75):
         for name, code in candidates[name_key]:
             place = await municipality(session, code)
-            if place is not None and len(out) < limit:
-                out.append((name, place))
-    return out
+            if place is not None:
+                out.setdefault((normalise_name(name), place.ref), (name, place))
+    for name, m in layer.suggest(key, limit):
+        place = await directory_place(session, m)
+        out.setdefault((normalise_name(name), place.ref), (name, place))
+    return list(out.values())[:limit]
 
 
-async def nearest_steunpunten(
-    session: AsyncSession, lat: float, lon: float, limit: int = 1, max_km: float = 400.0
-) -> list[tuple[float, Steunpunt]]:
-    """The steunpunten nearest to (lat, lon), with their distance in km.
-
-    Searches a bounding box (index on latitude, longitude) that doubles until it holds a
-    steunpunt; the box's corners reach further than its radius, so the candidates found are
-    checked against the radius before the answer is trusted.
-    """
-    radius = 10.0
-    while True:
-        min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius)
-        query = select(Steunpunt).where(
-            Steunpunt.latitude.between(min_lat, max_lat),
-            Steunpunt.longitude.between(min_lon, max_lon),
-        )
-        found = [
-            (haversine_km(lat, lon, s.latitude, s.longitude), s)
-            for s in (await session.scalars(query)).all()
-            if s.latitude is not None and s.longitude is not None
-        ]
-        found.sort(key=lambda pair: (pair[0], pair[1].name))
-        within = [pair for pair in found if pair[0] <= radius]
-        if len(within) >= limit or radius >= max_km:
-            return (within if len(within) >= limit else found)[:limit]
-        radius *= 2
-
-
-async def find_by_location(session: AsyncSession, lat: float, lon: float) -> Found:
-    nearest = await nearest_steunpunten(session, lat, lon)
-    if not nearest:
-        return Found(None, ())
-    distance, steunpunt = nearest[0]
-    served = await municipalities_of(session, steunpunt.id)
-    place = await municipality(session, served[0]) if len(served) == 1 else None
-    return Found(place, (steunpunt,), distance)
+async def find_by_location(
+    session: AsyncSession, layer: PlacesLayer, lat: float, lon: float
+) -> Found | None:
+    """The municipality of the layer's place nearest to (lat, lon) and its steunpunten; None
+    when no Dutch place is near (abroad or at sea). Never a steunpunt of another municipality."""
+    nearest = layer.nearest(lat, lon)
+    if nearest is None:
+        return None
+    place, _ = nearest
+    found = await find_in(session, await directory_place(session, place.municipality))
+    return Found(found.place, found.steunpunten, near=place.name)
 
 
 # --- operators: example data and the `python -m bot directory` command ---------------------
@@ -782,7 +983,8 @@ EXAMPLE_DIRECTORY = DIALOGS_DIR / "data" / "steunpunten.example.yaml"
 
 
 async def import_example_if_empty(db: Database, path: Path = EXAMPLE_DIRECTORY) -> bool:
-    """Give a fresh database the example region, so the finder works out of the box."""
+    """Give an empty directory the example region (the terminal demo and tests; an operator
+    asks for it with `directory import --example`): never in `run` or `serve` by itself."""
     async with db.transaction() as session:
         if not await directory_is_empty(session):
             return False
@@ -791,28 +993,60 @@ async def import_example_if_empty(db: Database, path: Path = EXAMPLE_DIRECTORY) 
         return True
 
 
-async def directory_command(db: Database, action: str, path: Path | None) -> int:
-    """`import FILE`: validate, then replace in one transaction; `export [FILE]`: YAML or CSV
-    (by suffix) to the file or stdout. Problems go to stderr, one line each."""
+class _DryRun(Exception):
+    """Rolls the transaction of a dry run back, carrying what it would have changed."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("dry run")
+        self.plan = plan
+
+
+async def directory_command(
+    db: Database,
+    action: str,
+    path: Path | None,
+    *,
+    replace: bool = False,
+    dry_run: bool = False,
+    example: bool = False,
+    layer: PlacesLayer | None = None,
+) -> int:
+    """`import FILE` (or `--example`): validate, show what changes, apply in one transaction
+    (removing steunpunten only with `replace`; nothing with `dry_run`); `export [FILE]`: YAML or
+    CSV (by suffix) to the file or stdout, with the layer's attribution. Problems go to stderr,
+    one line each; nothing changes on any of them."""
     if action == "import":
+        layer = layer or national_layer()
+        if example:
+            path = EXAMPLE_DIRECTORY
         if path is None or not await asyncio.to_thread(path.is_file):
             print(f"directory import: file not found: {path}", file=sys.stderr)
             return 2
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+        raw = await asyncio.to_thread(path.read_bytes)
         try:
+            text = decode(path.name, raw)
             async with db.transaction() as session:
-                summary = await import_file(session, path.name, text)
+                plan = await import_file(session, path.name, text, replace=replace, layer=layer)
+                if dry_run:
+                    raise _DryRun(plan)
         except ImportRejected as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             print(f"nothing imported: {len(exc.problems)} problem(s)", file=sys.stderr)
             return 1
-        print(summary)
+        except _DryRun as run:
+            print("\n".join(run.plan.lines()))
+            print("dry run: nothing changed")
+            return 0
+        if example:
+            print("the EXAMPLE region (fictional steunpunten, shown as example data):")
+        print("\n".join(plan.lines()))
+        print(f"imported {path.name}")
         return 0
     async with db.transaction() as session:
         data = await export_directory(session)
     is_csv = path is not None and path.suffix.lower() == ".csv"
-    output = directory_csv(data) if is_csv else directory_yaml(data)
+    output = directory_csv(data) if is_csv else f"# {ATTRIBUTION}\n" + directory_yaml(data)
     if path is None:
         sys.stdout.write(output)
     else:

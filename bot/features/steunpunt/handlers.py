@@ -21,16 +21,18 @@ from bot.features.steunpunt.directory import (
     Found,
     Place,
     find_by_location,
-    find_by_municipality,
+    find_by_name,
     find_by_postcode,
+    find_by_ref,
+    find_in,
     format_phone,
     municipalities_of,
     parse_query,
-    places_named,
     steunpunt_by_key,
     suggest_places,
 )
 from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt
+from bot.features.steunpunt.places import PlacesLayer, national_layer
 
 COMMAND = "steunpunt"
 PREFIX = "sp"
@@ -42,10 +44,14 @@ SEARCH_STEP = "steunpunt.search"
 
 
 class Finder:
-    """The feature's handlers, bound to the fallback contacts from `steunpunt.yaml`."""
+    """The feature's handlers, bound to the national places layer and to the contacts that
+    `steunpunt.yaml` names for a municipality whose steunpunt is not in the directory."""
 
-    def __init__(self, fallback_contacts: tuple[str, ...]) -> None:
+    def __init__(
+        self, fallback_contacts: tuple[str, ...], layer: PlacesLayer | None = None
+    ) -> None:
         self.fallback_contacts = fallback_contacts
+        self.layer = layer or national_layer()
 
     # --- state -----------------------------------------------------------------------------
 
@@ -114,25 +120,46 @@ class Finder:
             return None
         return self.card(ctx, steunpunt, saved=True)
 
-    def fallback(self, ctx: Context, *, searching: bool) -> OutMessage:
-        """Where to turn when the directory has nothing: configured contacts, never invented."""
+    def not_in_directory(self, ctx: Context, place: Place) -> OutMessage:
+        """An honest answer: the municipality is known, its steunpunt is not in the directory
+        yet. What works instead, without invented numbers: the municipality's own desk, the
+        national steunpunt search of MantelzorgNL, the configured contacts, a line to talk to."""
         texts = ctx.texts
-        lines = [texts.get("steunpunt_fallback_intro"), ""]
-        lines += texts.contact_lines(self.fallback_contacts)
-        lines += ["", texts.get("steunpunt_fallback_help")]
-        if searching:
-            lines += ["", texts.get("steunpunt_try_again")]
-            button = Button(texts.get("steunpunt_stop"), f"{PREFIX}:stop")
-        else:
-            button = Button(texts.get("button_menu"), "m:menu")
-        return OutMessage("\n".join(lines), rows(button))
+        municipality = place.name
+        lines = [
+            texts.get("steunpunt_not_in_directory", municipality=municipality),
+            "",
+            texts.get("steunpunt_what_works"),
+            texts.get("steunpunt_wmo", municipality=municipality),
+            texts.get("steunpunt_mantelzorgnl"),
+            *texts.contact_lines(self.fallback_contacts),
+            texts.get("steunpunt_luisterlijn"),
+        ]
+        return OutMessage("\n".join(lines), self.ways_on(ctx))
+
+    @staticmethod
+    def ways_on(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+        texts = ctx.texts
+        return rows(
+            Button(texts.get("steunpunt_search_other"), f"{PREFIX}:search"),
+            Button(texts.get("steunpunt_help_button"), "m:hulp"),
+            Button(texts.get("button_menu"), "m:menu"),
+        )
+
+    def searching(self, ctx: Context, text: str) -> Reply:
+        """A question to type again, while the search stays open: stop or a human."""
+        buttons = rows(
+            Button(ctx.texts.get("steunpunt_stop"), f"{PREFIX}:stop"),
+            Button(ctx.texts.get("steunpunt_help_button"), "m:hulp"),
+        )
+        return Reply().add(OutMessage(text, buttons))
 
     @staticmethod
     def place_option(ctx: Context, who: str, name: str, place: Place) -> Button:
         label = ctx.texts.get(
             "steunpunt_place_option", name=name, municipality=place.name, province=place.province
         )
-        return Button(label, f"{PREFIX}:pick:{who}:{place.code}")
+        return Button(label, f"{PREFIX}:pick:{who}:{place.ref}")
 
     # --- the search ----------------------------------------------------------------------------
 
@@ -172,24 +199,27 @@ class Finder:
         if event.kind == "location":
             if event.latitude is None or event.longitude is None:
                 return None
-            found = await find_by_location(session, event.latitude, event.longitude)
+            found = await find_by_location(session, self.layer, event.latitude, event.longitude)
+            if found is None:
+                return self.searching(ctx, ctx.texts.get("steunpunt_abroad"))
             return await self.show(ctx, row, who, found, None)
         query = parse_query(event.text)
         if query.postcode is not None:
-            found = await find_by_postcode(session, int(query.postcode))
+            found = await find_by_postcode(session, self.layer, int(query.postcode))
             if found.place is None and not found.steunpunten:
-                return self.not_found(ctx, event.text)
+                # A valid postcode the bot has no table for: the place name will do.
+                return self.searching(
+                    ctx, ctx.texts.get("steunpunt_postcode_unknown", postcode=query.postcode)
+                )
             return await self.show(ctx, row, who, found, query.postcode)
-        places = await places_named(session, query.name) if query.name else []
+        places = await find_by_name(session, self.layer, query.name) if query.name else []
         if len(places) == 1:
-            return await self.show(
-                ctx, row, who, await find_by_municipality(session, places[0].code), None
-            )
+            return await self.show(ctx, row, who, await find_in(session, places[0][1]), None)
         if places:
-            options = [self.place_option(ctx, who, p.name, p) for p in places]
+            options = [self.place_option(ctx, who, name, p) for name, p in places]
             text = ctx.texts.get("steunpunt_which_place")
         else:
-            suggestions = await suggest_places(session, query.name)
+            suggestions = await suggest_places(session, self.layer, query.name)
             if not suggestions:
                 return self.not_found(ctx, event.text)
             options = [self.place_option(ctx, who, name, p) for name, p in suggestions]
@@ -199,23 +229,25 @@ class Finder:
 
     def not_found(self, ctx: Context, typed: str) -> Reply:
         shown = typed.strip()[:60]
-        return Reply().add(
-            OutMessage(ctx.texts.get("steunpunt_not_found", query=shown)),
-            self.fallback(ctx, searching=True),
-        )
+        return self.searching(ctx, ctx.texts.get("steunpunt_not_found", query=shown))
 
     async def show(
         self, ctx: Context, row: CaregiverSteunpunt, who: str, found: Found, pc4: str | None
     ) -> Reply:
         texts = ctx.texts
         reply = Reply()
+        if found.near is not None:
+            reply.add(OutMessage(self.located(ctx, found), remove_keyboard=True))
         if not found.steunpunten:
+            assert found.place is not None  # lookups without steunpunten name the municipality
             await self._set_flow(ctx, row, {})
-            place = found.place.name if found.place else ""
-            return reply.add(
-                OutMessage(texts.get("steunpunt_no_steunpunt", place=place), remove_keyboard=True),
-                self.fallback(ctx, searching=False),
-            )
+            if who == OWN and found.place.code is not None:
+                row.municipality_code = found.place.code
+            if found.near is None:
+                key = "steunpunt_municipality_own" if who == OWN else "steunpunt_municipality_cared"
+                text = texts.get(key, municipality=found.place.name, province=found.place.province)
+                reply.add(OutMessage(text, remove_keyboard=True))
+            return reply.add(self.not_in_directory(ctx, found.place))
         if who == CARED:
             return await self.show_both(ctx, row, found)
         own = {
@@ -229,7 +261,8 @@ class Finder:
             # The caregiver's own municipality is remembered as soon as it is known, whether or
             # not they save a steunpunt (respite advice and notices use it).
             row.municipality_code = found.place.code
-        reply.add(OutMessage(self.heading(ctx, found, pc4), remove_keyboard=True))
+        if found.near is None:
+            reply.add(OutMessage(self.heading(ctx, found, pc4), remove_keyboard=True))
         reply.add(*(self.card(ctx, s) for s in found.steunpunten))
         return reply.add(
             OutMessage(
@@ -242,9 +275,12 @@ class Finder:
         )
 
     @staticmethod
+    def located(ctx: Context, found: Found) -> str:
+        place = found.place.name if found.place is not None else ""
+        return ctx.texts.get("steunpunt_located", place=found.near or "", municipality=place)
+
+    @staticmethod
     def heading(ctx: Context, found: Found, pc4: str | None) -> str:
-        if found.distance_km is not None:
-            return ctx.texts.get("steunpunt_nearest", km=max(1, round(found.distance_km)))
         # A steunpunt found by its postcode range may serve several municipalities.
         place = found.place.name if found.place is not None else pc4 or ""
         key = "steunpunt_for_place" if len(found.steunpunten) == 1 else "steunpunt_for_place_many"
@@ -289,8 +325,8 @@ class Finder:
                 return await self.save(ctx, row, steunpunt)
         who = self._awaiting(ctx, row)
         if action == "pick" and len(parts) == 4 and parts[2] == who:
-            found = await find_by_municipality(ctx.session, parts[3])
-            if found.place is not None:
+            found = await find_by_ref(ctx.session, self.layer, parts[3])
+            if found is not None and found.place is not None:
                 reply = await self.show(ctx, row, who, found, None)
                 reply.pressed_label = found.place.name
                 return reply

@@ -90,14 +90,16 @@ class SteunpuntPostcode(Base):
 class PostcodeArea(Base):
     """The official postcode table (PC4 -> municipality), when an operator imported it.
 
-    No foreign key: it is imported on its own and outlives a replaced directory; lookups skip
-    codes the directory does not know.
+    The municipality is given by its CBS code (one the directory knows) or by its name (any
+    municipality of the national layer, which has no codes). No foreign key: it is imported on
+    its own and outlives a replaced directory; lookups skip municipalities no longer known.
     """
 
     __tablename__ = "postcode_area"
 
     pc4: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    municipality_code: Mapped[str] = mapped_column(String(6))
+    municipality_code: Mapped[str | None] = mapped_column(String(6))
+    municipality_name: Mapped[str | None] = mapped_column(String(80))
 
 
 class CaregiverSteunpunt(Base):
