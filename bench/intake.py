@@ -1,7 +1,7 @@
 """Durable intake (issue 13): what a crash or a database outage costs, and what the guarantee costs.
 
 Real `run` and `serve` processes against the fake Bot API, on SQLite and PostgreSQL:
-1. kill -9: N caregivers (default 1000) each send /hulp; the bot is killed with SIGKILL once a
+1. kill -9: N caregivers (default 1000) each send /taal; the bot is killed with SIGKILL once a
    fifth are answered, then started again. For `serve` this process plays Telegram: at most 40
    deliveries at once, and an update is delivered again until it was answered 200. Prints lost
    (never stored, or never answered), answered twice, and the replies lost in the documented
@@ -145,7 +145,7 @@ def outcome(fake: FakeBotAPI, updates: dict[int, int], stored: set[int]) -> dict
 async def kill_case(mode: str, url: str, n: int, tmp: Path) -> dict[str, Any]:
     async with FakeBotAPI(parse_html=False) as fake:
         chats = range(FIRST_CHAT, FIRST_CHAT + n)
-        updates = {fake.user_sends_text(chat, "/hulp"): chat for chat in chats}
+        updates = {fake.user_sends_text(chat, "/taal"): chat for chat in chats}
         bot = Bot(mode, fake, url, tmp)
         telegram = Telegram(fake, bot)
 
@@ -194,7 +194,7 @@ async def outage_case(mode: str, cluster: pgcluster.OwnPostgres, seconds: float,
             end = time.perf_counter() + duration
             while time.perf_counter() < end:
                 chat = FIRST_CHAT + len(updates)
-                update_id = fake.user_sends_text(chat, "/hulp")
+                update_id = fake.user_sends_text(chat, "/taal")
                 updates[update_id] = chat
                 if mode == "serve":
                     deliveries.append(asyncio.ensure_future(telegram.deliver(update_id)))

@@ -184,7 +184,7 @@ async def bot_username(settings: Settings, given: str | None) -> str:
     from telegram import Bot
 
     from bot.config import USERNAME_RE
-    from bot.features.staff import StaffError
+    from bot.features.staff.handlers import StaffError
     from bot.transport.aiohttp_request import AiohttpRequest
 
     if given is not None:

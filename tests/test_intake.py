@@ -55,10 +55,10 @@ async def stored_ids(database_url: str) -> set[int]:
         await db.dispose()
 
 
-def queue_hulp(fake: FakeBotAPI, count: int) -> dict[int, int]:
-    """`count` caregivers each send /hulp once: {update_id: chat}."""
+def queue_requests(fake: FakeBotAPI, count: int) -> dict[int, int]:
+    """`count` caregivers each send /taal once (one answer each): {update_id: chat}."""
     chats = range(FIRST_CHAT, FIRST_CHAT + count)
-    return {fake.user_sends_text(chat, f"/hulp {MARKER}"): chat for chat in chats}
+    return {fake.user_sends_text(chat, f"/taal {MARKER}"): chat for chat in chats}
 
 
 def answered(fake: FakeBotAPI, chats: Any) -> int:
@@ -86,7 +86,7 @@ def check_exactly_once(
 async def test_run_killed_mid_load_loses_no_update_and_answers_none_twice(
     fake: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
-    updates = queue_hulp(fake, N)
+    updates = queue_requests(fake, N)
     chats = updates.values()
     first = await start_bot("run", debug_env(fake, database_url), tmp_path)
     try:
@@ -109,7 +109,7 @@ async def test_run_killed_mid_load_loses_no_update_and_answers_none_twice(
 async def test_serve_killed_mid_load_has_stored_every_update_it_acknowledged(
     fake: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
-    updates = queue_hulp(fake, N)
+    updates = queue_requests(fake, N)
     chats = updates.values()
     acknowledged: set[int] = set()
     port = free_port()
@@ -192,9 +192,9 @@ async def test_an_unreachable_database_at_start_is_one_line_naming_the_host(
 async def test_an_unreadable_update_is_skipped_and_the_rest_of_its_batch_answered(
     fake: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
-    fake.user_sends_text(FIRST_CHAT, f"/hulp {MARKER}")
+    fake.user_sends_text(FIRST_CHAT, f"/taal {MARKER}")
     bad = fake.push_raw_update({"message": 1.5, "note": MARKER})
-    fake.user_sends_text(FIRST_CHAT + 1, f"/hulp {MARKER}")
+    fake.user_sends_text(FIRST_CHAT + 1, f"/taal {MARKER}")
     fake.user_sends_text(FIRST_CHAT, f"/start {MARKER}")
     process = await start_bot("run", debug_env(fake, database_url), tmp_path)
     try:
@@ -202,9 +202,9 @@ async def test_an_unreadable_update_is_skipped_and_the_rest_of_its_batch_answere
     finally:
         output = await ended(process)
     assert process.returncode == 0, output
-    assert "0800-0113" in fake.sent_messages(FIRST_CHAT)[0]["text"]
-    assert len(fake.sent_messages(FIRST_CHAT)) == 3  # /hulp, then /start's two, in order
-    assert "0800-0113" in fake.sent_messages(FIRST_CHAT + 1)[0]["text"]
+    assert "In welke taal" in fake.sent_messages(FIRST_CHAT)[0]["text"]
+    assert len(fake.sent_messages(FIRST_CHAT)) == 3  # /taal, then /start's two, in order
+    assert "In welke taal" in fake.sent_messages(FIRST_CHAT + 1)[0]["text"]
     assert f"update {bad} unreadable and skipped" in output
     assert len(fake.calls_to("getUpdates")) <= 4  # no hot loop over the batch
     assert MARKER not in output
@@ -235,7 +235,7 @@ async def test_serve_answers_503_while_the_database_is_down_and_everything_once_
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    updates = queue_hulp(fake, 5)
+    updates = queue_requests(fake, 5)
     process = await start_bot("serve", serve_env(fake, outage_db.url, port), tmp_path)
     try:
         await wait_healthy(base, process)
@@ -267,12 +267,12 @@ async def test_serve_answers_503_while_the_database_is_down_and_everything_once_
 async def test_run_confirms_nothing_while_the_database_is_down_and_answers_once_it_is_back(
     fake: FakeBotAPI, outage_db: pgcluster.OwnPostgres, tmp_path: Path
 ) -> None:
-    fake.user_sends_text(FIRST_CHAT - 1, "/hulp")
+    fake.user_sends_text(FIRST_CHAT - 1, "/taal")
     process = await start_bot("run", debug_env(fake, outage_db.url), tmp_path)
     try:
         await fake.wait_for(lambda f: f.sent_messages(FIRST_CHAT - 1), timeout=30)
         await outage_db.stop()
-        updates = queue_hulp(fake, 5)
+        updates = queue_requests(fake, 5)
         polls = len(fake.calls_to("getUpdates"))
         await fake.wait_for(lambda f: len(f.calls_to("getUpdates")) >= polls + 2, timeout=30)
         assert fake.pending_updates == len(updates)  # fetched, refused, not confirmed

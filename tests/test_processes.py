@@ -86,7 +86,7 @@ async def test_serve_mode_takes_webhook_updates_only_with_the_secret(
         update = {
             "update_id": 900,
             "message": {"message_id": 1, "date": 0, "chat": {"id": 43, "type": "private"},
-                        "from": {"id": 43, "is_bot": False, "first_name": "B"}, "text": "/hulp"},
+                        "from": {"id": 43, "is_bot": False, "first_name": "B"}, "text": "/taal"},
         }  # fmt: skip
         status, _ = await fake.post_to_webhook(
             f"{base}/telegram/webhook", update, "wrong-secret-xx"
@@ -97,7 +97,7 @@ async def test_serve_mode_takes_webhook_updates_only_with_the_secret(
         )
         assert status == 200
         await fake.wait_for(lambda f: len(f.sent_messages(43)) >= 1, timeout=20)
-        assert "0800-0113" in fake.sent_messages(43)[0]["text"]
+        assert "In welke taal" in fake.sent_messages(43)[0]["text"]
         assert len(fake.sent_messages(43)) == 1  # the refused post was not processed
         assert not fake.calls_to("setWebhook")  # only `webhook set` (the release step) sets it
     finally:

@@ -26,7 +26,8 @@ from bot.features.respite.handlers import (
     next_steps,
 )
 from bot.features.respite.models import RespiteAdvice
-from bot.jobs.scheduled import ScheduledMessage, local_date
+from bot.jobs.scheduled import ScheduledMessage
+from bot.text.dates import local_date
 from tests.conftest import features
 from tests.conversation import CoreUser
 from tests.test_checkin import tick

@@ -25,10 +25,12 @@ async def test_typing_i_cannot_go_on_in_the_selfcheck_brings_humans_and_keeps_th
 ) -> None:
     user = await onboarded(core)
     await user.says("/zelftest")
+    question = user.buttons
     await user.says("Ik kán het niet meer...")
     (crisis,) = user.last.messages  # the crisis answer stands alone: no fallback, no re-ask
     first = plain(crisis.text)
     assert "huisarts" in first and "0800-0113" in first
+    user.buttons = question  # still on the screen above the crisis answer
     await user.taps("Nee")  # the question waited where it was: nothing lost
     assert "Vraag 2 van 10" in user.last_text
 

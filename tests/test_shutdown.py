@@ -125,11 +125,11 @@ async def processed(database_url: str, update_id: int) -> bool:
         await db.dispose()
 
 
-def hulp_update(update_id: int, chat: int) -> dict[str, object]:
+def language_update(update_id: int, chat: int) -> dict[str, object]:
     return {
         "update_id": update_id,
         "message": {"message_id": 1, "date": 0, "chat": {"id": chat, "type": "private"},
-                    "from": {"id": chat, "is_bot": False, "first_name": "B"}, "text": "/hulp"},
+                    "from": {"id": chat, "is_bot": False, "first_name": "B"}, "text": "/taal"},
     }  # fmt: skip
 
 
@@ -144,7 +144,7 @@ async def test_serve_refuses_new_connections_but_answers_the_update_in_hand(
         await wait_healthy(f"http://127.0.0.1:{port}", process)
         fake.delay_next("sendMessage", 4.0)  # Telegram is slow with the reply: room for a busy CI
         status, _ = await fake.post_to_webhook(
-            f"http://127.0.0.1:{port}/telegram/webhook", hulp_update(900, 43), SECRET
+            f"http://127.0.0.1:{port}/telegram/webhook", language_update(900, 43), SECRET
         )
         assert status == 200
         await fake.wait_for(lambda f: f.delays_left("sendMessage") == 0)  # the reply in flight
@@ -156,7 +156,7 @@ async def test_serve_refuses_new_connections_but_answers_the_update_in_hand(
         output = await ended(process)
     assert process.returncode == 0, output
     assert fake.sent_messages(43), output
-    assert "0800-0113" in fake.sent_messages(43)[0]["text"]
+    assert "In welke taal" in fake.sent_messages(43)[0]["text"]
     assert await processed(sqlite_url, 900)  # its transaction committed
     assert "gave up" not in output
 
@@ -165,7 +165,7 @@ async def test_run_answers_the_update_in_hand_and_confirms_it_to_telegram(
     fake: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:
     fake.delay_next("sendMessage", 1.5)
-    update_id = fake.user_sends_text(44, "/hulp")
+    update_id = fake.user_sends_text(44, "/taal")
     process = await start_bot("run", bot_env(fake, sqlite_url), tmp_path)
     try:
         await fake.wait_for(lambda f: f.delays_left("sendMessage") == 0, timeout=20)

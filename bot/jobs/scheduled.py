@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.app.dispatch import BotCore, Context
 from bot.db.models import Base, Caregiver
 from bot.engine.output import OutMessage
+from bot.text.dates import at_local, local_date
 from bot.text.i18n import DEFAULT_TIMEZONE, choose_locale
 from bot.transport.sender import Sender
 
@@ -89,16 +90,6 @@ class Recurrence:
     def quiet_ok(self) -> bool:
         """A time chosen inside quiet hours is the caregiver's own wish, so it is kept."""
         return in_quiet_window(self.at)
-
-
-def at_local(day: date, at: time, tz: str = DEFAULT_TIMEZONE) -> datetime:
-    """`day` at wall time `at` in `tz`, as UTC. zoneinfo applies the offset valid on that day, so
-    19:30 stays 19:30 on both sides of a daylight-saving change."""
-    return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(UTC)
-
-
-def local_date(moment: datetime, tz: str = DEFAULT_TIMEZONE) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 def _first_weekday_of_month(year: int, month: int, weekday: int) -> date:

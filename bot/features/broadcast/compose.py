@@ -32,7 +32,8 @@ from bot.features.steunpunt.models import (
     Steunpunt,
     SteunpuntMunicipality,
 )
-from bot.jobs.scheduled import at_local, in_quiet_hours, local_date
+from bot.jobs.scheduled import in_quiet_hours
+from bot.text.dates import at_local, local_date
 from bot.text.i18n import DEFAULT_TIMEZONE
 from bot.transport.terminal import plain
 

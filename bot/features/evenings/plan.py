@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.output import Button, OutMessage
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.staff.models import Location, LocationSubscription
-from bot.jobs.scheduled import ScheduledMessage, at_local, in_quiet_window, local_date, schedule
+from bot.jobs.scheduled import ScheduledMessage, in_quiet_window, schedule
 from bot.text.content import Texts
+from bot.text.dates import at_local, local_date
 
 PREFIX = "ev"  # caregiver buttons
 STAFF_PREFIX = "eva"  # staff buttons

@@ -29,8 +29,9 @@ from bot.features.respite.models import RespiteAdvice
 from bot.features.steunpunt.directory import steunpunt_by_key
 from bot.features.steunpunt.handlers import Finder, fallback_contacts
 from bot.features.steunpunt.models import CaregiverSteunpunt
-from bot.jobs.scheduled import ScheduledMessage, at_local, local_date, schedule
+from bot.jobs.scheduled import ScheduledMessage, schedule
 from bot.text.content import Content
+from bot.text.dates import at_local, local_date
 
 DIALOG_ID = "respite"
 COMMAND = "respijt"
