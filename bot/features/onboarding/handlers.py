@@ -20,7 +20,6 @@ from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
 
 LANGUAGE_KEYS = {"nl": "language_nl", "en": "language_en"}
-HELP_IN_CRISIS = ("crisis_113", "veilig_thuis", "emergency_112")
 
 
 def language_question(ctx: Context) -> OutMessage:
@@ -80,13 +79,8 @@ async def on_help(ctx: Context, event: Event) -> Reply:
         message = await card(ctx)
         if message is not None:
             reply.add(message)
-    # Two short messages instead of one long list: people to talk to, then help in a crisis.
-    everyday = [c for c in ctx.content.contacts if c not in HELP_IN_CRISIS]
-    crisis = [c for c in HELP_IN_CRISIS if c in ctx.content.contacts]
-    reply.add(
-        OutMessage("\n".join([ctx.texts.get("help_intro"), "", *ctx.texts.contact_lines(everyday)]))
-    )
-    text = "\n".join([ctx.texts.get("help_crisis"), "", *ctx.texts.contact_lines(crisis)])
+    contacts = ctx.texts.contact_lines(ctx.content.contacts)
+    text = "\n".join([ctx.texts.get("help_intro"), "", *contacts])
     return reply.add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
 
 
