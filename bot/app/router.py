@@ -59,6 +59,7 @@ async def open_step(
     owner: str,
     expects: Iterable[str] = ("text",),
     ttl: timedelta = DEFAULT_STEP_TTL,
+    detail: str | None = None,
 ) -> None:
     """Make `owner` the one step that receives this caregiver's typed input, replacing any
     other. `owner` must be registered in `Registry.inputs`."""
@@ -67,7 +68,7 @@ async def open_step(
     if step is None:
         step = OpenStep(caregiver_id=ctx.caregiver.id)
         ctx.session.add(step)
-    step.owner, step.expects = owner, ",".join(expects)
+    step.owner, step.detail, step.expects = owner, detail, ",".join(expects)
     step.opened_at, step.expires_at = ctx.now, ctx.now + ttl
 
 

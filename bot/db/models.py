@@ -68,14 +68,16 @@ class Caregiver(Base):
 
 
 class DialogState(Base):
-    """Where a caregiver is in a dialog: one row per caregiver, absent when no dialog is open."""
+    """Where a caregiver is in a dialog: one row per caregiver and unfinished dialog, so a paused
+    self-check keeps its place while the check-ins are set up. Which one takes typed input is
+    the open step (`OpenStep.detail`)."""
 
     __tablename__ = "dialog_state"
 
     caregiver_id: Mapped[int] = mapped_column(
         ForeignKey("caregiver.id", ondelete="CASCADE"), primary_key=True
     )
-    dialog_id: Mapped[str] = mapped_column(String(64))
+    dialog_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     dialog_version: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("dialog_run.id", ondelete="CASCADE"))
     data: Mapped[dict[str, Any]]
@@ -95,6 +97,8 @@ class OpenStep(Base):
         ForeignKey("caregiver.id", ondelete="CASCADE"), primary_key=True
     )
     owner: Mapped[str] = mapped_column(String(64))
+    # What of the owner's: for "dialog", the id of the dialog that asks.
+    detail: Mapped[str | None] = mapped_column(String(64))
     expects: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime]
     expires_at: Mapped[datetime]

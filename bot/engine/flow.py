@@ -1,22 +1,26 @@
 """The dialog engine: `advance(dialog, state, event)` -> new state and what to say.
 
-Pure: no database, no Telegram, no clock. The caller loads the state, stores what the outcome
-records, and renders the replies. Button data carries the state's sequence number, so an old
-button, a double tap or a forged press is recognised instead of silently changing an answer.
+Pure: no database, no Telegram; the time comes in (`now`, for date steps). The caller loads the
+state, stores what the outcome records, and renders the replies. Button data carries the state's
+sequence number, so an old button, a double tap or a forged press is recognised instead of
+silently changing an answer. Typed steps validate what is typed and ask again, kindly, saying how.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.engine.output import Button, OutMessage, Reply
-from bot.engine.spec import Dialog, Option
+from bot.engine.spec import Dialog, Option, Step
 from bot.text.content import Texts
+from bot.text.dates import WhenError, local_date, parse_date, parse_datetime, parse_time
 
 EventKind = Literal["command", "text", "button", "location", "contact", "unsupported"]
-BACK, PAUSE = "back", "stop"
+BACK, PAUSE, SKIP = "back", "stop", "skip"
 # Callback data is limited to 64 bytes by Telegram; "q:<id 32>:<seq>:<token>" stays below.
 PREFIX = "q"
 
@@ -113,16 +117,30 @@ def render_question(dialog: Dialog, state: State, texts: Texts) -> OutMessage:
         number = dialog.questions.index(step.id) + 1
         lines.append("<i>" + texts.get("progress", n=number, total=len(dialog.questions)) + "</i>")
     lines.append(texts.tr(step.text))
+    expects = step.type if step.typed else ""
+    if step.type in ("location", "contact"):
+        # The share button sits under the input field (a reply keyboard): such a message has no
+        # buttons of its own, so "terug" and "stop" are typed (the router knows them).
+        lines.append(f"<i>{texts.get('typed_share_hint')}</i>")
+        label = texts.tr(step.button)
+        return OutMessage(
+            "\n\n".join(lines),
+            location_button=label if step.type == "location" else "",
+            contact_button=label if step.type == "contact" else "",
+            expects=expects,
+        )
     buttons = [
         (Button(texts.tr(option.label), button_data(dialog, state, str(i))),)
         for i, option in enumerate(step.options)
     ]
+    if step.optional:
+        buttons.append((Button(texts.get("button_skip"), button_data(dialog, state, SKIP)),))
     nav = []
     if state.history:
         nav.append(Button(texts.get("button_back"), button_data(dialog, state, BACK)))
     nav.append(Button(texts.get("button_pause"), button_data(dialog, state, PAUSE)))
     buttons.append(tuple(nav))
-    return OutMessage("\n\n".join(lines), tuple(buttons))
+    return OutMessage("\n\n".join(lines), tuple(buttons), expects=expects)
 
 
 def _normalise(text: str) -> str:
@@ -145,19 +163,38 @@ def typed_option(dialog: Dialog, state: State, text: str, texts: Texts) -> int |
     return None
 
 
-def _choose(dialog: Dialog, state: State, index: int, texts: Texts) -> Outcome:
+def _choose(
+    dialog: Dialog, state: State, index: int, texts: Texts, now: datetime | None = None
+) -> Outcome:
     step = dialog.steps[state.step]
     option: Option = step.options[index]
-    state.answers[step.id] = option.value
+    if step.typed:  # a shortcut button: the typed answer it stands for
+        return _record(dialog, state, _valid(step, option.typed, now), texts, option, str(index))
+    return _record(dialog, state, option.value, texts, option, str(index))
+
+
+def _record(
+    dialog: Dialog,
+    state: State,
+    value: str,
+    texts: Texts,
+    option: Option | None,
+    token: str,
+) -> Outcome:
+    """Store the answer of the current step and move to the next one."""
+    step = dialog.steps[state.step]
+    state.answers[step.id] = value
     state.history.append(step.id)
-    state.last_press = [state.seq, str(index)]
+    state.last_press = [state.seq, token]
     state.seq += 1
     state.paused = False
-    reply = Reply(pressed_label=texts.tr(option.label))
-    outcome = Outcome(state, reply, [Recorded(step.id, option.value, option.score)])
+    label = texts.tr(option.label) if option is not None else texts.get("button_skip")
+    reply = Reply(pressed_label=label)
+    score = option.score if option is not None else None
+    outcome = Outcome(state, reply, [Recorded(step.id, value, score)])
     # Acute overload: the caller brings the human contacts at once (`bot.distress`), or the
     # end action acknowledges it when this was the last question.
-    outcome.urgent = option.urgent
+    outcome.urgent = option is not None and option.urgent
     target = dialog.next_step(step.id, option)
     assert target is not None, "validated: the last step is an end step"
     state.step = target
@@ -168,14 +205,110 @@ def _choose(dialog: Dialog, state: State, index: int, texts: Texts) -> Outcome:
     return outcome
 
 
-def advance(dialog: Dialog, state: State, event: Event, texts: Texts) -> Outcome:
-    """Apply one event to an open dialog."""
+class Invalid(Exception):
+    """Typed input that does not fit the step: a message key (in messages.yaml) and its values."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+_NUMBER = re.compile(r"\s*(-?\d{1,9})\s*")
+
+
+def _valid(step: Step, typed: str, now: datetime | None) -> str:
+    """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed), a
+    number ("12"), a date ("2026-12-24"), a time ("10:30") or a moment (ISO, UTC); raises
+    `Invalid` with the reason."""
+    text = typed.strip()
+    if step.type == "text":
+        if len(text) < max(step.min or 1, 1):
+            raise Invalid("typed_text_short")
+        if step.max is not None and len(text) > step.max:
+            raise Invalid("typed_text_long", max=step.max, length=len(text))
+        return text
+    if step.type == "number":
+        match = _NUMBER.fullmatch(text)
+        if match is None:
+            raise Invalid("typed_number")
+        number = int(match.group(1))
+        too_low = step.min is not None and number < step.min
+        too_high = step.max is not None and number > step.max
+        if (too_low or too_high) and step.min is not None and step.max is not None:
+            raise Invalid("typed_number_range", min=step.min, max=step.max)
+        if too_low:
+            raise Invalid("typed_number_min", min=step.min)
+        if too_high:
+            raise Invalid("typed_number_max", max=step.max)
+        return str(number)
+    if step.type == "time":
+        try:
+            return parse_time(text).strftime("%H:%M")
+        except WhenError:
+            raise Invalid("typed_time") from None
+    assert now is not None, "date steps need the time: advance(..., now=...)"
+    if step.type == "date":
+        today = local_date(now)
+        try:
+            day = parse_date(text, today)
+        except WhenError as error:
+            raise Invalid(f"typed_date_{error.reason}", **error.values) from None
+        if step.min is not None and day < today + timedelta(days=step.min):
+            raise Invalid("typed_date_early", first=today + timedelta(days=step.min))
+        if step.max is not None and day > today + timedelta(days=step.max):
+            raise Invalid("typed_date_late", last=today + timedelta(days=step.max))
+        return day.isoformat()
+    assert step.type == "datetime", step.type
+    ahead = timedelta(days=step.max) if step.max is not None else None
+    try:
+        return parse_datetime(text, now, max_ahead=ahead).isoformat()
+    except WhenError as error:
+        raise Invalid(f"typed_datetime_{error.reason}", **error.values) from None
+
+
+def _ask_again(
+    dialog: Dialog, state: State, texts: Texts, key: str, values: dict[str, object]
+) -> Outcome:
+    step = dialog.steps[state.step]
+    shown = {
+        k: texts.translator.format_date(v, "full") if hasattr(v, "isoweekday") else v
+        for k, v in values.items()
+    }
+    problem = texts.tr(step.error) if step.error else texts.get(key, **shown)
+    return Outcome(state, Reply().add(OutMessage(problem), render_question(dialog, state, texts)))
+
+
+def _typed(
+    dialog: Dialog, state: State, event: Event, texts: Texts, now: datetime | None
+) -> Outcome:
+    """What is typed or shared at a typed step."""
+    step = dialog.steps[state.step]
+    if event.kind == "location" and step.type == "location" and event.latitude is not None:
+        value = f"{event.latitude:.5f},{event.longitude:.5f}"
+        return _record(dialog, state, value, texts, None, "location")
+    if event.kind == "contact" and step.type == "contact" and event.text:
+        return _record(dialog, state, event.text, texts, None, "contact")
+    if event.kind != "text" or step.type in ("location", "contact"):
+        return _ask_again(dialog, state, texts, f"typed_expect_{step.type}", {})
+    try:
+        value = _valid(step, event.text, now)
+    except Invalid as problem:
+        return _ask_again(dialog, state, texts, problem.key, problem.values)
+    outcome = _record(dialog, state, value, texts, None, "typed")
+    outcome.reply.pressed_label = None
+    return outcome
+
+
+def advance(
+    dialog: Dialog, state: State, event: Event, texts: Texts, now: datetime | None = None
+) -> Outcome:
+    """Apply one event to an open dialog (`now`: the time, needed by date steps)."""
     if event.kind == "button":
         parsed = parse_button(event.text)
         if parsed is not None and parsed[0] == dialog.id:
             _, seq, token = parsed
             if seq == state.seq:
-                return _apply_token(dialog, state, token, texts)
+                return _apply_token(dialog, state, token, texts, now)
             if state.last_press == [seq, token]:
                 # A double tap on the button just handled: answer once, say nothing new.
                 return Outcome(state, Reply(toast=texts.get("already_received")))
@@ -185,9 +318,11 @@ def advance(dialog: Dialog, state: State, event: Event, texts: Texts) -> Outcome
     if event.kind == "text":
         token = typed_option(dialog, state, event.text, texts)
         if token is not None:
-            outcome = _apply_token(dialog, state, str(token), texts)
+            outcome = _apply_token(dialog, state, str(token), texts, now)
             outcome.reply.pressed_label = None
             return outcome
+    if dialog.steps[state.step].typed:
+        return _typed(dialog, state, event, texts, now)
     reply = Reply().add(
         OutMessage(texts.get("expect_button")), render_question(dialog, state, texts)
     )
@@ -202,8 +337,12 @@ def apply_word(dialog: Dialog, state: State, word: str, texts: Texts) -> Outcome
     return outcome
 
 
-def _apply_token(dialog: Dialog, state: State, token: str, texts: Texts) -> Outcome:
+def _apply_token(
+    dialog: Dialog, state: State, token: str, texts: Texts, now: datetime | None = None
+) -> Outcome:
     step = dialog.steps[state.step]
+    if token == SKIP and step.optional:
+        return _record(dialog, state, "", texts, None, token)
     if token == PAUSE:
         state.paused = True
         state.last_press = [state.seq, token]
@@ -222,7 +361,7 @@ def _apply_token(dialog: Dialog, state: State, token: str, texts: Texts) -> Outc
         reply.add(render_question(dialog, state, texts))
         return Outcome(state, reply)
     if token.isdigit() and int(token) < len(step.options):
-        return _choose(dialog, state, int(token), texts)
+        return _choose(dialog, state, int(token), texts, now)
     reply = Reply(toast=texts.get("stale_button_toast"))
     reply.add(OutMessage(texts.get("stale_button")), render_question(dialog, state, texts))
     return Outcome(state, reply)

@@ -30,6 +30,8 @@ class OutMessage:
     # A keyboard under the input field with one button that shares the user's location (this
     # label); `remove_keyboard` takes it away again. Only on messages without `buttons`.
     location_button: str = ""
+    # The same for sharing the user's phone number (Telegram's contact button).
+    contact_button: str = ""
     remove_keyboard: bool = False
     # What the message asks the caregiver to type, if anything: "text", "number", "date", "time",
     # "datetime", "location" or "contact". Telegram ignores it; the terminal then takes typed

@@ -16,7 +16,10 @@ import yaml
 
 DIALOGS_DIR = Path(__file__).resolve().parent.parent.parent / "dialogs"
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-STEP_TYPES = ("choice", "end")
+# Steps that take what the caregiver types (or shares), validated, with back and stop.
+TYPED_STEPS = ("text", "number", "date", "time", "datetime", "location", "contact")
+STEP_TYPES = ("choice", "end", *TYPED_STEPS)
+TEXT_MAX = 500
 
 
 class DialogError(Exception):
@@ -30,16 +33,35 @@ class Option:
     score: int | None = None
     next: str | None = None
     urgent: bool = False
+    # On a typed step: the typed answer this button stands for ("19:30" for "Avond (19:30)").
+    typed: str = ""
 
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a dialog: a choice between buttons, an end (an action), or a typed step that
+    takes text, a number, a date, a time, a date and time, a location or a contact.
+
+    Typed steps: `min`/`max` bound a number, the length of a text (default at most 500) or a
+    date in days from today; `optional` adds a skip button (the answer is then ""); `options`
+    are shortcut buttons, each standing for a typed answer (`typed`); `error` replaces the
+    general re-ask when the input does not fit."""
+
     id: str
     type: str
     text: str = ""
     options: tuple[Option, ...] = ()
     next: str | None = None
     action: str | None = None
+    min: int | None = None
+    max: int | None = None
+    optional: bool = False
+    error: str = ""
+    button: str = ""  # location and contact steps: the label of the share button
+
+    @property
+    def typed(self) -> bool:
+        return self.type in TYPED_STEPS
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,10 @@ def _options(
         if not isinstance(urgent, bool):
             check.fail(f"{p}.urgent", "expected true or false")
             urgent = False
+        typed = item.get("typed", "")
+        if not isinstance(typed, str):
+            check.fail(f"{p}.typed", "expected a text")
+            typed = ""
         options.append(
             Option(
                 value=check.ident(item, "value", p),
@@ -163,12 +189,65 @@ def _options(
                 score=score,
                 next=item.get("next"),
                 urgent=urgent,
+                typed=typed.strip(),
             )
         )
     values = [o.value for o in options]
     if len(set(values)) != len(values):
         check.fail(path, "option values must be unique")
     return tuple(options)
+
+
+def _bound(raw: Mapping[str, Any], key: str, path: str, check: _Checker) -> int | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        check.fail(f"{path}.{key}", f"expected a whole number, got {value!r}")
+        return None
+    return value
+
+
+def _typed_step(
+    raw: Mapping[str, Any],
+    step_id: str,
+    step_type: str,
+    path: str,
+    answer_sets: Mapping[str, Any],
+    check: _Checker,
+) -> Step:
+    low, high = _bound(raw, "min", path, check), _bound(raw, "max", path, check)
+    if low is not None and high is not None and low > high:
+        check.fail(path, f"min {low} is above max {high}")
+    if step_type == "text" and high is None:
+        high = TEXT_MAX
+    options = (
+        _options(raw["options"], f"{path}.options", answer_sets, check)
+        if raw.get("options") is not None
+        else ()
+    )
+    for i, option in enumerate(options):
+        if step_type in ("location", "contact"):
+            check.fail(f"{path}.options[{i}]", f"a {step_type} step has no shortcut buttons")
+        elif not option.typed:
+            check.fail(f"{path}.options[{i}].typed", "expected the typed answer this button means")
+    optional = raw.get("optional", False)
+    if not isinstance(optional, bool):
+        check.fail(f"{path}.optional", "expected true or false")
+        optional = False
+    button = check.text(raw, "button", path, required=step_type in ("location", "contact"))
+    return Step(
+        id=step_id,
+        type=step_type,
+        text=check.text(raw, "text", path),
+        options=options,
+        next=raw.get("next"),
+        min=low,
+        max=high,
+        optional=optional,
+        error=check.text(raw, "error", path, required=False),
+        button=button,
+    )
 
 
 def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Iterable[str]) -> Dialog:
@@ -215,6 +294,8 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                 options=_options(raw.get("options"), f"{path}.options", answer_sets, check),
                 next=raw.get("next"),
             )
+        elif step_type in TYPED_STEPS:
+            step = _typed_step(raw, step_id, step_type, path, answer_sets, check)
         else:
             action = raw.get("action")
             if action not in known_actions:

@@ -20,7 +20,14 @@ from bot.features.steunpunt import handlers as steunpunt
 from bot.text.content import Content, load_content
 
 # Dialog end actions the features provide; dialog files are validated against these names.
-ACTIONS = (questionnaire.RESULT_ACTION, respite.ADVICE_ACTION, respite.NOW_ACTION)
+ACTIONS = (
+    questionnaire.RESULT_ACTION,
+    respite.ADVICE_ACTION,
+    respite.NOW_ACTION,
+    checkin.SAVE_ACTION,
+    checkin.PAUSE_ACTION,
+    checkin.OFF_ACTION,
+)
 
 
 def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:

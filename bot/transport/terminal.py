@@ -82,6 +82,8 @@ class TerminalChat:
         if text.startswith("/"):
             command, _, args = text[1:].partition(" ")
             return Event("command", command.lower(), args.strip())
+        if self.expects == "contact":  # no contact button here: the number typed is shared
+            return Event("contact", text.strip())
         return Event("text", text)
 
     async def texts(self) -> Texts:
@@ -109,6 +111,8 @@ class TerminalChat:
             await self._write_files(texts, message)
             if message.location_button:
                 self.out.write(plain(texts.get("chat_location_unavailable")) + "\n")
+            if message.contact_button:
+                self.out.write(plain(texts.get("chat_contact_unavailable")) + "\n")
             self._write_buttons(message)
             self.expects = message.expects
         if pushed and self.interactive:

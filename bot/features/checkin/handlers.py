@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,11 @@ from sqlalchemy import delete, select
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
-from bot.db.models import Result
+from bot.db.models import DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply
-from bot.engine.flow import Event
+from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.engine.spec import DIALOGS_DIR, load_yaml
+from bot.engine.spec import DIALOGS_DIR, Dialog, load_yaml
 from bot.features.checkin.chart import BandArea, ChartLabels, Point, render_chart, scaled
 from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
 from bot.features.onboarding.handlers import consent_question
@@ -40,7 +40,10 @@ KIND = "checkin"
 COMMAND = "checkin"
 PREFIX = "c"
 CADENCES = ("weekly", "biweekly", "monthly")
-TIMES = ("0900", "1300", "1700", "1930", "2100", "2230")
+# The set-up is a dialog file (dialogs/checkin_setup.yaml) ending in one of these actions.
+SETUP_DIALOG = "checkin_setup"
+SAVE_ACTION, PAUSE_ACTION, OFF_ACTION = "checkin.save", "checkin.pause", "checkin.off"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the day step's values, Monday first
 SCORES = range(11)
 NOTE_MAX = 500
 # The open step while the optional note after a check-in may be typed.
@@ -89,10 +92,6 @@ def trend_key(score: int, before: int | None) -> str:
     return "heavier" if score > before else "lighter"
 
 
-def parse_time(hhmm: str) -> time:
-    return time(int(hhmm[:2]), int(hhmm[2:]))
-
-
 def day_name(ctx: Context, weekday: int) -> str:
     return str(get_day_names("wide", locale=ctx.texts.translator.babel_locale)[weekday])
 
@@ -102,25 +101,6 @@ def when_text(ctx: Context, moment: datetime) -> str:
 
 
 # ---------------------------------------------------------------- setup
-
-
-def cadence_question(ctx: Context) -> OutMessage:
-    buttons = [Button(ctx.texts.get(f"cadence_{c}"), f"{PREFIX}:cad:{c}") for c in CADENCES]
-    buttons.append(Button(ctx.texts.get("cadence_off"), f"{PREFIX}:stop"))
-    return OutMessage(ctx.texts.get("checkin_choose_cadence"), rows(*buttons))
-
-
-def day_question(ctx: Context, cadence: str) -> OutMessage:
-    days = [Button(day_name(ctx, d), f"{PREFIX}:day:{cadence}:{d}") for d in range(7)]
-    pairs = tuple(tuple(days[i : i + 2]) for i in range(0, 7, 2))
-    return OutMessage(ctx.texts.get("checkin_choose_day"), pairs)
-
-
-def time_question(ctx: Context, cadence: str, weekday: int) -> OutMessage:
-    buttons = [
-        Button(ctx.texts.get(f"time_{t}"), f"{PREFIX}:at:{cadence}:{weekday}:{t}") for t in TIMES
-    ]
-    return OutMessage(ctx.texts.get("checkin_choose_time"), rows(*buttons))
 
 
 async def on_checkin(ctx: Context, event: Event) -> Reply:
@@ -139,7 +119,73 @@ async def on_checkin(ctx: Context, event: Event) -> Reply:
                 time=rule.at.strftime("%H:%M"),
             ),
         ]
-    return Reply().add(OutMessage("\n".join(lines)), cadence_question(ctx))
+        if current.paused_until is not None and current.paused_until >= local_date(ctx.now):
+            until = ctx.texts.translator.format_date(current.paused_until, "full")
+            lines.append(ctx.texts.get("checkin_paused_now", until=until))
+    setup = await start_setup(ctx)
+    return Reply().add(OutMessage("\n".join(lines)), *setup.messages)
+
+
+async def start_setup(ctx: Context) -> Reply:
+    """The set-up from its first question (an earlier, unfinished one starts over)."""
+    await ctx.session.execute(
+        delete(DialogState).where(
+            DialogState.caregiver_id == ctx.caregiver.id, DialogState.dialog_id == SETUP_DIALOG
+        )
+    )
+    return await dialogs.open_dialog(ctx, ctx.content.dialogs[SETUP_DIALOG])
+
+
+def _menu_button(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    return rows(Button(ctx.texts.get("button_menu"), "m:menu"))
+
+
+async def on_setup_saved(
+    ctx: Context, dialog: Dialog, run: DialogRun, state: State
+) -> list[OutMessage]:
+    """End of the set-up: the rhythm chosen (any time of day, typed or a button)."""
+    hour, minute = (int(part) for part in state.answers["at"].split(":"))
+    weekday = DAYS.index(state.answers["day"])
+    rule = Recurrence(state.answers["cadence"], weekday, time(hour, minute))  # type: ignore[arg-type]
+    first = await save_schedule(ctx, rule)
+    text = ctx.texts.get(
+        "checkin_saved",
+        cadence=ctx.texts.get(f"cadence_text_{rule.cadence}"),
+        day=day_name(ctx, weekday),
+        time=rule.at.strftime("%H:%M"),
+        first=when_text(ctx, first),
+    )
+    return [OutMessage(text, _menu_button(ctx))]
+
+
+async def on_setup_paused(
+    ctx: Context, dialog: Dialog, run: DialogRun, state: State
+) -> list[OutMessage]:
+    """End of the set-up: no check-ins until a date (a hospital stay, a holiday), then the same
+    rhythm again, without setting it up anew."""
+    plan = await ctx.session.get(CheckinSchedule, ctx.caregiver.id)
+    if plan is None or plan.cadence == "off":
+        return [OutMessage(ctx.texts.get("checkin_pause_nothing"), _menu_button(ctx))]
+    until = date.fromisoformat(state.answers["pause_until"])
+    plan.paused_until, plan.updated_at = until, ctx.now
+    rule = rule_of(plan)
+    await _cancel_pending(ctx)
+    first = next_occurrence(rule, at_local(until, time(0, 0)))
+    payload = {"slot": local_date(first).isoformat(), "quiet_ok": rule.quiet_ok}
+    schedule(ctx.session, ctx.caregiver.id, KIND, first, ctx.now, payload)
+    text = ctx.texts.get(
+        "checkin_paused",
+        until=ctx.texts.translator.format_date(until, "full"),
+        first=when_text(ctx, first),
+    )
+    return [OutMessage(text, _menu_button(ctx))]
+
+
+async def on_setup_off(
+    ctx: Context, dialog: Dialog, run: DialogRun, state: State
+) -> list[OutMessage]:
+    await stop_checkins(ctx)
+    return [OutMessage(ctx.texts.get("checkin_stopped")), ctx.menu_message()]
 
 
 async def _cancel_pending(ctx: Context) -> None:
@@ -160,7 +206,7 @@ async def save_schedule(ctx: Context, rule: Recurrence) -> datetime:
         ctx.session.add(row)
     row.cadence, row.weekday = rule.cadence, rule.weekday
     row.minute = rule.at.hour * 60 + rule.at.minute
-    row.updated_at = ctx.now
+    row.paused_until, row.updated_at = None, ctx.now
     await _cancel_pending(ctx)
     first = next_occurrence(rule, ctx.now)
     payload = {"slot": local_date(first).isoformat(), "quiet_ok": rule.quiet_ok}
@@ -374,36 +420,13 @@ def make_button_handler(rules: Rules):
         if not ctx.has_consent:
             return Reply().add(consent_question(ctx, "checkin_needs_consent", then=COMMAND))
         if what == "chg":
-            return Reply(pressed_label=texts.get("checkin_change")).add(cadence_question(ctx))
+            setup = await start_setup(ctx)
+            return Reply(pressed_label=texts.get("checkin_change")).add(*setup.messages)
         if what == "stop":
             await stop_checkins(ctx)
             return Reply(pressed_label=texts.get("cadence_off")).add(
                 OutMessage(texts.get("checkin_stopped")), ctx.menu_message()
             )
-        if what == "cad" and len(args) == 1 and args[0] in CADENCES:
-            label = texts.get(f"cadence_{args[0]}")
-            return Reply(pressed_label=label).add(day_question(ctx, args[0]))
-        if what == "day" and len(args) == 2 and args[0] in CADENCES:
-            weekday = _int(args[1], range(7))
-            if weekday is not None:
-                return Reply(pressed_label=day_name(ctx, weekday)).add(
-                    time_question(ctx, args[0], weekday)
-                )
-        if what == "at" and len(args) == 3 and args[0] in CADENCES and args[2] in TIMES:
-            weekday = _int(args[1], range(7))
-            if weekday is not None:
-                rule = Recurrence(args[0], weekday, parse_time(args[2]))  # type: ignore[arg-type]
-                first = await save_schedule(ctx, rule)
-                text = texts.get(
-                    "checkin_saved",
-                    cadence=texts.get(f"cadence_text_{rule.cadence}"),
-                    day=day_name(ctx, weekday),
-                    time=rule.at.strftime("%H:%M"),
-                    first=when_text(ctx, first),
-                )
-                return Reply(pressed_label=texts.get(f"time_{args[2]}")).add(
-                    OutMessage(text, rows(Button(texts.get("button_menu"), "m:menu")))
-                )
         seq = _int(args[0], range(1 << 31)) if args else None
         if seq is None:
             return stale
@@ -528,6 +551,9 @@ async def on_results(ctx: Context, event: Event) -> Reply:
 def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     rules = Rules.load(directory)
     registry.commands[COMMAND] = on_checkin
+    registry.actions.update(
+        {SAVE_ACTION: on_setup_saved, PAUSE_ACTION: on_setup_paused, OFF_ACTION: on_setup_off}
+    )
     # /resultaten is this feature's: the self-check results (`dialogs.results_text`) beside the
     # check-ins, and a chart of both.
     registry.commands.update({"resultaten": on_results, "results": on_results})

@@ -4,7 +4,7 @@ answer with its time. The due check-ins themselves are `bot.jobs.scheduled.Sched
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +34,8 @@ class CheckinSchedule(Base):
     awaiting_until: Mapped[datetime | None]
     note_answer_id: Mapped[int | None] = mapped_column(Integer)
     full_check_offered_at: Mapped[datetime | None]
+    # No check-ins before this local date (a hospital stay); then the same rhythm again.
+    paused_until: Mapped[date | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

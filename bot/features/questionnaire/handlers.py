@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
-from bot.app.router import close_step, open_step
+from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
 from bot.engine.flow import (
@@ -42,13 +42,13 @@ async def open_dialog(ctx: Context, dialog: Dialog) -> Reply:
     """Start `dialog`, or resume it at the same question with earlier answers kept."""
     if dialog.requires_consent and not ctx.has_consent:
         return Reply().add(consent_question(ctx, "consent_needed", then=dialog.command or ""))
-    row = await ctx.session.get(DialogState, ctx.caregiver.id)
-    if row is not None and row.dialog_id == dialog.id and row.dialog_version == dialog.version:
+    row = await ctx.session.get(DialogState, (ctx.caregiver.id, dialog.id))
+    if row is not None and row.dialog_version == dialog.version:
         state = State.from_json(dialog.id, dialog.version, row.data)
         state.paused = False
         row.data = state.to_json()
         row.updated_at = ctx.now
-        await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+        await _hold_step(ctx, dialog)
         return Reply().add(
             OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
             render_question(dialog, state, ctx.texts),
@@ -63,21 +63,39 @@ async def open_dialog(ctx: Context, dialog: Dialog) -> Reply:
     await ctx.session.flush()
     state = start(dialog)
     if row is None:
-        row = DialogState(caregiver_id=ctx.caregiver.id)
+        row = DialogState(caregiver_id=ctx.caregiver.id, dialog_id=dialog.id)
         ctx.session.add(row)
-    row.dialog_id, row.dialog_version, row.run_id = dialog.id, dialog.version, run.id
+    row.dialog_version, row.run_id = dialog.version, run.id
     row.data, row.updated_at = state.to_json(), ctx.now
-    await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+    await _hold_step(ctx, dialog)
     reply = Reply()
     if dialog.intro:
         reply.add(OutMessage(ctx.texts.tr(dialog.intro)))
     return reply.add(render_question(dialog, state, ctx.texts))
 
 
-async def continue_dialog(ctx: Context, event: Event) -> Reply:
-    """An event for the open dialog (button, typed text, sticker...)."""
-    row = await ctx.session.get(DialogState, ctx.caregiver.id)
-    dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
+async def _hold_step(ctx: Context, dialog: Dialog) -> None:
+    """This dialog is the one open step: what is typed next answers its question."""
+    await open_step(ctx, STEP_OWNER, STEP_EXPECTS, detail=dialog.id)
+
+
+async def asking(ctx: Context) -> DialogState | None:
+    """The state of the dialog that holds the open step, if one does."""
+    step = await current_step(ctx)
+    if step is None or step.owner != STEP_OWNER or step.detail is None:
+        return None
+    return await ctx.session.get(DialogState, (ctx.caregiver.id, step.detail))
+
+
+async def continue_dialog(
+    ctx: Context, event: Event, row: DialogState | None = None
+) -> Reply | None:
+    """An event for the dialog that asks (button, typed text, sticker...); None when no dialog
+    asks any more."""
+    row = row or await asking(ctx)
+    if row is None:
+        return None
+    dialog = ctx.content.dialogs.get(row.dialog_id)
     if row is None or dialog is None or dialog.version != row.dialog_version:
         if row is not None:
             # The dialog file changed under an open dialog: its old questions no longer exist.
@@ -86,7 +104,7 @@ async def continue_dialog(ctx: Context, event: Event) -> Reply:
             ctx.menu_message("finished_button")
         )
     state = State.from_json(dialog.id, dialog.version, row.data)
-    outcome = advance(dialog, state, event, ctx.texts)
+    outcome = advance(dialog, state, event, ctx.texts, ctx.now)
     await _store(ctx, dialog, row, outcome)
     if outcome.urgent and not outcome.completed:
         # "Ik kan niet meer" as an answer: the humans to contact before the next question.
@@ -114,7 +132,7 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
         if outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
         else:
-            await open_step(ctx, STEP_OWNER, STEP_EXPECTS)
+            await _hold_step(ctx, dialog)
         return
     await close_step(ctx, STEP_OWNER)
     run = await ctx.session.get(DialogRun, row.run_id)
@@ -127,7 +145,7 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
 
 async def on_step_word(ctx: Context, event: Event) -> Reply:
     """ "stop" or "terug" typed while a dialog asks: the same as its Stoppen / Vorige button."""
-    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    row = await asking(ctx)
     dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
     if row is None or dialog is None:
         await close_step(ctx, STEP_OWNER)
@@ -140,7 +158,7 @@ async def on_step_word(ctx: Context, event: Event) -> Reply:
 
 async def is_own_answer(ctx: Context, event: Event) -> bool:
     """Typed text that is exactly an answer of the open question (its button label)."""
-    row = await ctx.session.get(DialogState, ctx.caregiver.id)
+    row = await asking(ctx)
     dialog = ctx.content.dialogs.get(row.dialog_id) if row is not None else None
     if row is None or dialog is None or dialog.version != row.dialog_version:
         return False
@@ -149,14 +167,15 @@ async def is_own_answer(ctx: Context, event: Event) -> bool:
 
 
 async def on_dialog_button(ctx: Context, event: Event) -> Reply:
-    row = await ctx.session.get(DialogState, ctx.caregiver.id)
     parsed = parse_button(event.text)
-    if row is None or parsed is None or (parsed[0] != row.dialog_id and row.data.get("paused")):
-        # A button of a finished dialog, or of another dialog while nothing is asked now.
-        return Reply(toast=ctx.texts.get("stale_button_toast")).add(
-            ctx.menu_message("finished_button")
-        )
-    return await continue_dialog(ctx, event)
+    row = (
+        await ctx.session.get(DialogState, (ctx.caregiver.id, parsed[0]))
+        if parsed is not None
+        else None
+    )
+    reply = await continue_dialog(ctx, event, row) if row is not None else None
+    # None: a button of a finished dialog (or forged): nothing is asked there any more.
+    return reply or ctx.stale_button()
 
 
 def _score(dialog: Dialog, state: State) -> tuple[int, bool]:
