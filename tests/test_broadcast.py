@@ -16,7 +16,6 @@ from bot.clock import FakeClock
 from bot.db.models import Caregiver
 from bot.engine.flow import Event
 from bot.engine.output import OutMessage
-from bot.features.broadcast.compose import parse_moment
 from bot.features.broadcast.delivery import DEAD_AFTER, NoticeDeliverer, beat
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery
 from bot.features.staff.models import LocationSubscription, StaffMember
@@ -389,18 +388,6 @@ async def test_an_opt_out_after_the_start_is_honoured_for_rows_not_yet_sent(
 
 def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=AMS).astimezone(UTC)
-
-
-def test_dutch_days_and_times_are_read_in_amsterdam_time_across_dst() -> None:
-    now = local(2026, 11, 23, 19, 0)  # a Monday
-    assert parse_moment("25-11 14:00", now) == local(2026, 11, 25, 14)
-    assert parse_moment("morgen 10:00", now) == local(2026, 11, 24, 10)
-    assert parse_moment("vrijdag 9.30", now) == local(2026, 11, 27, 9, 30)
-    assert parse_moment("10 november om 11 uur", now) == local(2027, 11, 10, 11)  # next year
-    assert parse_moment("29-3-2027 10:00", now) == datetime(2027, 3, 29, 8, 0, tzinfo=UTC)  # CEST
-    assert parse_moment("24-12 10:00", now) == datetime(2026, 12, 24, 9, 0, tzinfo=UTC)  # CET
-    for unreadable in ("", "morgen", "31-2 10:00", "25-11 25:00", "ooit 10:00"):
-        assert parse_moment(unreadable, now) is None, unreadable
 
 
 async def test_a_scheduled_notice_starts_at_its_time_with_the_audience_of_that_moment(

@@ -104,8 +104,8 @@ def test_days_alone() -> None:
     assert caught.value.reason == "no_date"
 
 
-# Examples in prompts stand between quotes: “...”, "...", or «...».
-EXAMPLE = re.compile(r"[\"“”]([^\"“”]{3,40})[\"“”]")
+# Examples in prompts are in bold (<b>12-12 19:30</b>) or between quotes.
+EXAMPLE = re.compile(r"<b>([^<]{3,40})</b>|[\"“”]([^\"“”<]{3,40})[\"“”]")
 PARSERS = {
     "datetime": lambda text: parse_datetime(text, NOW),
     "date": lambda text: parse_date(text, NOW.date()),
@@ -117,13 +117,14 @@ def prompts_with_examples() -> list[tuple[str, str, str]]:
     """(kind, message key or step, example) for every prompt that asks for a date or time."""
     content, _ = features()
     found = []
-    for key, kind in (("evening_ask_when", "datetime"), ("notice_ask_time", "datetime")):
+    asking = ("evening_ask_when", "evening_when_example", "notice_ask_time", "notice_time_unclear")
+    for key, kind in ((key, "datetime") for key in asking):
         for locale in ("nl", "en"):
             from bot.text.content import Texts
             from bot.text.i18n import get_translator
 
             text = Texts(content, get_translator(locale)).get(key)
-            found += [(kind, f"{locale}:{key}", e) for e in EXAMPLE.findall(text)]
+            found += [(kind, f"{locale}:{key}", a or b) for a, b in EXAMPLE.findall(text)]
     for dialog in content.dialogs.values():
         for step in dialog.steps.values():
             if step.type in PARSERS:
@@ -133,15 +134,15 @@ def prompts_with_examples() -> list[tuple[str, str, str]]:
 
                     text = Texts(content, get_translator(locale)).tr(step.text)
                     found += [
-                        (step.type, f"{locale}:{dialog.id}.{step.id}", e)
-                        for e in EXAMPLE.findall(text)
+                        (step.type, f"{locale}:{dialog.id}.{step.id}", a or b)
+                        for a, b in EXAMPLE.findall(text)
                     ]
     return found
 
 
 def test_every_example_a_prompt_gives_is_understood() -> None:
     examples = prompts_with_examples()
-    assert len(examples) >= 4  # the evening and notice prompts give examples in both languages
+    assert len(examples) >= 16  # evenings, notices and the check-in set-up, in both languages
     for kind, where, example in examples:
         try:
             PARSERS[kind](example)

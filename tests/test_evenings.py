@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
 from bot.db.models import OpenStep
-from bot.features.evenings.dates import WhenError, parse_when
 from bot.features.evenings.files import evening_ics
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import reminder_moments
@@ -33,8 +32,10 @@ from bot.features.staff.handlers import (
 )
 from bot.features.staff.models import Location
 from bot.jobs.scheduled import ScheduledMessage, deliver_due
+from bot.text.content import Texts
+from bot.text.i18n import get_translator
 from bot.transport.terminal import plain
-from tests.conftest import _truncate_postgres, core_for, settings_for
+from tests.conftest import _truncate_postgres, core_for, features, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
@@ -120,42 +121,14 @@ async def pending_kinds(core: BotCore) -> list[tuple[str, datetime, int]]:
 # ---------------------------------------------------------------- dates typed by staff
 
 
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("12-12 19:30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
-        ("12 december 19:30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
-        ("za 12/12 19.30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
-        ("vrijdag 11 december 2026 om 19:30", datetime(2026, 12, 11, 18, 30, tzinfo=UTC)),
-        ("12.12.26 19u30", datetime(2026, 12, 12, 18, 30, tzinfo=UTC)),
-        ("morgen 19 uur", datetime(2026, 11, 24, 18, 0, tzinfo=UTC)),
-        ("zaterdag 14:00", datetime(2026, 11, 28, 13, 0, tzinfo=UTC)),
-        ("1-1 19:30", datetime(2027, 1, 1, 18, 30, tzinfo=UTC)),  # no year: the next 1 January
-        # Summer time: 19:30 in Amsterdam is 17:30 UTC after the March change.
-        ("29 maart 2027 19:30", datetime(2027, 3, 29, 17, 30, tzinfo=UTC)),
-    ],
-)
-def test_staff_type_dates_in_the_usual_dutch_ways(typed: str, expected: datetime) -> None:
-    assert parse_when(typed, NOW) == expected
-
-
-@pytest.mark.parametrize(
-    ("typed", "key"),
-    [
-        ("23-11 10:00", "evening_when_past"),
-        ("19:00", "evening_when_past"),
-        ("vr 12/12 19:30", "evening_when_weekday_mismatch"),  # 12 December 2026 is a Saturday
-        ("31-02 19:30", "evening_when_no_such_date"),
-        ("12-12", "evening_when_no_time"),
-        ("volgende week", "evening_when_not_understood"),
-        ("12-12 25:00", "evening_when_not_understood"),
-        ("12-12-2030 19:30", "evening_when_too_far"),
-    ],
-)
-def test_dates_that_cannot_be_an_evening_say_why(typed: str, key: str) -> None:
-    with pytest.raises(WhenError) as caught:
-        parse_when(typed, NOW)
-    assert caught.value.key == key
+def test_a_date_that_cannot_be_an_evening_says_why_and_gives_an_example() -> None:
+    # Reading dates is bot/text/dates.py's (tests/test_dates.py); here: every reason it gives
+    # has its own evening message.
+    content, _ = features()
+    texts = Texts(content, get_translator("nl"))
+    reasons = ("not_understood", "no_time", "no_such_date", "weekday_mismatch", "past", "too_far")
+    for reason in reasons:
+        assert texts.get(f"evening_when_{reason}", date="zaterdag 12 december 2026")
 
 
 # ---------------------------------------------------------------- subscribing

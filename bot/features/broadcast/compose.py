@@ -10,8 +10,7 @@ checks again that the acting staff member still holds the scope of the row. Deli
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 from html import escape
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
@@ -33,8 +32,7 @@ from bot.features.steunpunt.models import (
     SteunpuntMunicipality,
 )
 from bot.jobs.scheduled import in_quiet_hours
-from bot.text.dates import at_local, local_date
-from bot.text.i18n import DEFAULT_TIMEZONE
+from bot.text.dates import WhenError, at_local, local_date, parse_datetime
 from bot.transport.terminal import plain
 
 PREFIX = "bc"  # staff buttons: bc:<action>:<broadcast id>[:<argument>]
@@ -321,54 +319,6 @@ MONTHS = {
     "december": 12, "dec": 12,
 }  # fmt: skip
 RELATIVE = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
-TIME_RE = re.compile(r"(?:om\s+)?(\d{1,2})(?:[:.u](\d{2}))?\s*(?:uur)?$")
-NUMERIC_DAY_RE = re.compile(r"(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2,4}))?$")
-NAMED_DAY_RE = re.compile(r"(\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
-
-
-def parse_moment(text: str, now: datetime, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
-    """A Dutch day and time ("25-11 14:00", "25 november 9:30", "morgen 10:00", "vrijdag 9.30")
-    as a UTC moment; None when it cannot be read. Days without a year are the next such day."""
-    cleaned = " ".join(text.casefold().replace(",", " ").split())
-    match = TIME_RE.search(cleaned)
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
-        return None
-    day_text = cleaned[: match.start()].strip()
-    today = local_date(now, tz)
-    day = _parse_day(day_text, today)
-    if day is None:
-        return None
-    return at_local(day, time(hour, minute), tz)
-
-
-def _parse_day(text: str, today: date) -> date | None:
-    if text in RELATIVE:
-        return today + timedelta(days=RELATIVE[text])
-    if text in WEEKDAYS:
-        ahead = (WEEKDAYS[text] - today.weekday()) % 7
-        return today + timedelta(days=ahead)  # today itself when the time is still to come
-    day_month_year: tuple[int, int, int | None] | None = None
-    if match := NUMERIC_DAY_RE.match(text):
-        year = match.group(3)
-        day_month_year = (int(match.group(1)), int(match.group(2)), int(year) if year else None)
-    elif (match := NAMED_DAY_RE.match(text)) and match.group(2) in MONTHS:
-        year = match.group(3)
-        day_month_year = (int(match.group(1)), MONTHS[match.group(2)], int(year) if year else None)
-    if day_month_year is None:
-        return None
-    day_number, month, year = day_month_year
-    if year is not None and year < 100:
-        year += 2000
-    try:
-        if year is not None:
-            return date(year, month, day_number)
-        candidate = date(today.year, month, day_number)
-        return candidate if candidate >= today else date(today.year + 1, month, day_number)
-    except ValueError:
-        return None
 
 
 async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
@@ -376,15 +326,15 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
     retry = rows(
         Button(texts.get("notice_send_now"), f"{PREFIX}:now:{draft.id}"), stop_button(ctx, draft)
     )
-    moment = parse_moment(text, ctx.now)
-    if moment is None:
-        return Reply().add(OutMessage(texts.get("notice_time_unclear"), retry, expects="datetime"))
-    if moment <= ctx.now:
-        return Reply().add(OutMessage(texts.get("notice_time_past"), retry, expects="datetime"))
+    try:
+        moment = parse_datetime(text, ctx.now, max_ahead=timedelta(days=366))
+    except WhenError as error:
+        key = {"past": "notice_time_past", "too_far": "notice_time_too_far"}.get(
+            error.reason, "notice_time_unclear"
+        )
+        return Reply().add(OutMessage(texts.get(key), retry, expects="datetime"))
     if in_quiet_hours(moment):
         return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
-    if moment > ctx.now + timedelta(days=366):
-        return Reply().add(OutMessage(texts.get("notice_time_too_far"), retry, expects="datetime"))
     draft.status, draft.step, draft.scheduled_for = "scheduled", "done", moment
     draft.recipients = await delivery.count_audience(ctx.session, draft)
     when = texts.translator.format_datetime(moment)

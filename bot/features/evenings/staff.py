@@ -19,7 +19,6 @@ from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.features.evenings.dates import WhenError, parse_when
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
@@ -44,6 +43,7 @@ from bot.features.evenings.plan import (
 )
 from bot.features.staff.handlers import location_ids_of, scopes_of, staff_menu
 from bot.features.staff.models import Location
+from bot.text.dates import WhenError, parse_datetime
 
 P = STAFF_PREFIX
 TITLE_MAX = 120
@@ -52,6 +52,8 @@ DESCRIPTION_MAX = 1000
 GUESTS_MAX = 1000
 # A draft nobody touched for this long is forgotten: later typing is not taken as its answer.
 DRAFT_TTL = timedelta(hours=6)
+# How far ahead an evening may be planned: further is almost always a typing error.
+MAX_AHEAD = timedelta(days=2 * 366)
 # The open step while an evening is planned or edited.
 DRAFT_STEP = "evenings.draft"
 FIELDS = ("starts_at", "place", "title", "description", "max_guests")
@@ -190,7 +192,8 @@ def _when_error(ctx: Context, error: WhenError) -> str:
     if "date" in values:
         day = values["date"]
         values["date"] = ctx.texts.translator.format_date(day, "full")  # type: ignore[arg-type]
-    return "\n".join([ctx.texts.get(error.key, **values), ctx.texts.get("evening_when_example")])
+    problem = ctx.texts.get(f"evening_when_{error.reason}", **values)
+    return "\n".join([problem, ctx.texts.get("evening_when_example")])
 
 
 async def on_stop_word(ctx: Context, event: Event) -> Reply:
@@ -232,7 +235,7 @@ async def on_draft_text(ctx: Context, event: Event) -> Reply | None:
         )
     if step in ("when", "confirm_when", "edit_starts_at", "confirm_edit_when"):
         try:
-            moment = parse_when(text, ctx.now)
+            moment = parse_datetime(text, ctx.now, max_ahead=MAX_AHEAD)
         except WhenError as error:
             return reply.add(
                 OutMessage(_when_error(ctx, error), rows(stop_button(ctx)), expects="datetime")
