@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_API_BASE_FILE_URL = "https://api.telegram.org/file/bot"
@@ -47,7 +46,6 @@ class Settings:
     telegram_api_base_url: str
     telegram_api_base_file_url: str
     database_url: str
-    timezone: str
     webhook_url: str | None
     webhook_secret: str | None
     port: int
@@ -58,10 +56,6 @@ class Settings:
     shutdown_timeout: float = 20.0  # SIGTERM: seconds to finish the work in hand, then give up
     # For the links of operator commands when Telegram is not asked (no token, or offline).
     bot_username: str | None = None
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,12 +135,6 @@ def load_settings(
             f"got {database_url.split('://')[0]!r}"
         )
 
-    timezone = get("BOT_TIMEZONE") or "Europe/Amsterdam"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"BOT_TIMEZONE: unknown time zone {timezone!r}")
-
     webhook_url = get("WEBHOOK_URL")
     webhook_secret = get("WEBHOOK_SECRET")
     if webhook_url is not None:
@@ -224,7 +212,6 @@ def load_settings(
         telegram_api_base_url=base_url,
         telegram_api_base_file_url=file_url,
         database_url=database_url,
-        timezone=timezone,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         port=port,

@@ -16,7 +16,7 @@ def test_defaults_use_sqlite_in_the_working_directory_and_telegram() -> None:
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.database_url.endswith("mantelzorgbot.sqlite3")
     assert settings.telegram_api_base_url == DEFAULT_API_BASE_URL
-    assert settings.timezone == "Europe/Amsterdam" and settings.send_rate == 25
+    assert settings.send_rate == 25
 
 
 def test_api_base_url_is_honoured() -> None:
@@ -29,7 +29,6 @@ def test_every_problem_is_reported_on_its_own_line() -> None:
         "TELEGRAM_BOT_TOKEN": "nonsense",
         "TELEGRAM_API_BASE_URL": "ftp://x",
         "DATABASE_URL": "postgresql://u@h/db",
-        "BOT_TIMEZONE": "Mars/Olympus",
         "PORT": "eighty",
         "WEBHOOK_URL": "http://insecure.example",
         "WEBHOOK_SECRET": "short",
@@ -40,7 +39,7 @@ def test_every_problem_is_reported_on_its_own_line() -> None:
         load_settings(env, dotenv=None)
     names = [line.split(":", 1)[0] for line in info.value.problems]
     assert names == [
-        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "BOT_TIMEZONE",
+        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_URL",
         "WEBHOOK_URL", "WEBHOOK_SECRET", "PORT", "SEND_RATE", "LOG_LEVEL",
     ]  # fmt: skip
     assert "postgresql+asyncpg" in info.value.problems[2]

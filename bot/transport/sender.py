@@ -96,10 +96,10 @@ class RateLimiter:
 def markup(message: OutMessage) -> ReplyMarkup | None:
     if not message.buttons:
         if message.location_button or message.contact_button:
-            button = KeyboardButton(
-                message.location_button or message.contact_button,
-                request_location=bool(message.location_button),
-                request_contact=bool(message.contact_button),
+            button = (
+                KeyboardButton(message.location_button, request_location=True)
+                if message.location_button
+                else KeyboardButton(message.contact_button, request_contact=True)
             )
             return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
         return ReplyKeyboardRemove() if message.remove_keyboard else None
