@@ -100,6 +100,11 @@ class Bot:
         self.process.kill()
         await self.process.wait()
 
+    def ensure_gone(self) -> None:
+        """After a failed case: no bot process outlives the bench."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
     async def stop(self) -> None:
         assert self.process is not None
         self.process.terminate()
@@ -144,39 +149,47 @@ def outcome(fake: FakeBotAPI, updates: dict[int, int], stored: set[int]) -> dict
 
 async def kill_case(mode: str, url: str, n: int, tmp: Path) -> dict[str, Any]:
     async with FakeBotAPI(parse_html=False) as fake:
-        chats = range(FIRST_CHAT, FIRST_CHAT + n)
-        updates = {fake.user_sends_text(chat, "/taal"): chat for chat in chats}
         bot = Bot(mode, fake, url, tmp)
-        telegram = Telegram(fake, bot)
+        try:
+            return await _kill_case(fake, bot, url, n)
+        finally:
+            bot.ensure_gone()
 
-        def answered() -> int:
-            return sum(1 for chat in chats if fake.sent_messages(chat))
 
-        await bot.start()
-        started = time.perf_counter()
-        posting = None
-        if mode == "serve":
-            posting = asyncio.gather(*(telegram.deliver(u, False) for u in updates))
-        await fake.wait_for(lambda f: answered() >= n // 5, timeout=120)
-        await bot.kill()
-        if posting is not None:
-            await posting
-        at_kill = answered()
-        stored_at_kill = await stored_ids(url)
-        acknowledged_not_stored = len(telegram.acknowledged - stored_at_kill)
-        await bot.start()
-        if mode == "serve":
-            await asyncio.gather(*(telegram.deliver(u) for u in updates))
-        else:
-            await fake.wait_for(lambda f: f.pending_updates == 0, timeout=300)
-        await bot.stop()  # a graceful stop sends every reply in hand
-        elapsed = time.perf_counter() - started
-        result = outcome(fake, updates, await stored_ids(url))
-        window = sum(
-            1 for u, chat in updates.items() if u in stored_at_kill and not fake.sent_messages(chat)
-        )
-        return {"in flight at kill": n - at_kill, "acked, not stored": acknowledged_not_stored,
-                **result, "window": window, "seconds": elapsed}  # fmt: skip
+async def _kill_case(fake: FakeBotAPI, bot: Bot, url: str, n: int) -> dict[str, Any]:
+    mode = bot.mode
+    chats = range(FIRST_CHAT, FIRST_CHAT + n)
+    updates = {fake.user_sends_text(chat, "/taal"): chat for chat in chats}
+    telegram = Telegram(fake, bot)
+
+    def answered() -> int:
+        return sum(1 for chat in chats if fake.sent_messages(chat))
+
+    await bot.start()
+    started = time.perf_counter()
+    posting = None
+    if mode == "serve":
+        posting = asyncio.gather(*(telegram.deliver(u, False) for u in updates))
+    await fake.wait_for(lambda f: answered() >= n // 5, timeout=120)
+    await bot.kill()
+    if posting is not None:
+        await posting
+    at_kill = answered()
+    stored_at_kill = await stored_ids(url)
+    acknowledged_not_stored = len(telegram.acknowledged - stored_at_kill)
+    await bot.start()
+    if mode == "serve":
+        await asyncio.gather(*(telegram.deliver(u) for u in updates))
+    else:
+        await fake.wait_for(lambda f: f.pending_updates == 0, timeout=300)
+    await bot.stop()  # a graceful stop sends every reply in hand
+    elapsed = time.perf_counter() - started
+    result = outcome(fake, updates, await stored_ids(url))
+    window = sum(
+        1 for u, chat in updates.items() if u in stored_at_kill and not fake.sent_messages(chat)
+    )
+    return {"in flight at kill": n - at_kill, "acked, not stored": acknowledged_not_stored,
+            **result, "window": window, "seconds": elapsed}  # fmt: skip
 
 
 async def outage_case(mode: str, cluster: pgcluster.OwnPostgres, seconds: float, tmp: Path,
@@ -185,43 +198,52 @@ async def outage_case(mode: str, cluster: pgcluster.OwnPostgres, seconds: float,
     while they go on, then 5 s more after it is back."""
     async with FakeBotAPI(parse_html=False) as fake:
         bot = Bot(mode, fake, cluster.url, tmp)
-        telegram = Telegram(fake, bot)
-        updates: dict[int, int] = {}
-        deliveries: list[Awaitable[None]] = []
-        await bot.start()
-
-        async def write_for(duration: float) -> None:
-            end = time.perf_counter() + duration
-            while time.perf_counter() < end:
-                chat = FIRST_CHAT + len(updates)
-                update_id = fake.user_sends_text(chat, "/taal")
-                updates[update_id] = chat
-                if mode == "serve":
-                    deliveries.append(asyncio.ensure_future(telegram.deliver(update_id)))
-                await asyncio.sleep(1 / rate)
-
-        await write_for(5)
-        await cluster.stop()
-        down = time.perf_counter()
-        await write_for(seconds)
-        during = len(updates)
-        await cluster.start()
-        back = time.perf_counter()
-        await write_for(5)
-        if deliveries:
-            await asyncio.gather(*deliveries)
-        else:
-            await fake.wait_for(lambda f: f.pending_updates == 0, timeout=120)
-        chats = list(updates.values())
         try:
-            await fake.wait_for(lambda f: all(f.sent_messages(c) for c in chats), timeout=60)
-        except AssertionError:
-            pass  # counted as unanswered below
-        caught_up = time.perf_counter() - back
-        await bot.stop()
-        result = outcome(fake, updates, await stored_ids(cluster.url))
-        return {"updates": len(updates), "sent while down": during - int(5 * rate),
-                **result, "down s": back - down, "caught up s": caught_up}  # fmt: skip
+            return await _outage_case(fake, bot, cluster, seconds, rate)
+        finally:
+            bot.ensure_gone()
+
+
+async def _outage_case(fake: FakeBotAPI, bot: Bot, cluster: pgcluster.OwnPostgres,
+                       seconds: float, rate: float) -> dict[str, Any]:  # fmt: skip
+    mode = bot.mode
+    telegram = Telegram(fake, bot)
+    updates: dict[int, int] = {}
+    deliveries: list[Awaitable[None]] = []
+    await bot.start()
+
+    async def write_for(duration: float) -> None:
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            chat = FIRST_CHAT + len(updates)
+            update_id = fake.user_sends_text(chat, "/taal")
+            updates[update_id] = chat
+            if mode == "serve":
+                deliveries.append(asyncio.ensure_future(telegram.deliver(update_id)))
+            await asyncio.sleep(1 / rate)
+
+    await write_for(5)
+    await cluster.stop()
+    down = time.perf_counter()
+    await write_for(seconds)
+    during = len(updates)
+    await cluster.start()
+    back = time.perf_counter()
+    await write_for(5)
+    if deliveries:
+        await asyncio.gather(*deliveries)
+    else:
+        await fake.wait_for(lambda f: f.pending_updates == 0, timeout=120)
+    chats = list(updates.values())
+    try:
+        await fake.wait_for(lambda f: all(f.sent_messages(c) for c in chats), timeout=60)
+    except AssertionError:
+        pass  # counted as unanswered below
+    caught_up = time.perf_counter() - back
+    await bot.stop()
+    result = outcome(fake, updates, await stored_ids(cluster.url))
+    return {"updates": len(updates), "sent while down": during - int(5 * rate),
+            **result, "down s": back - down, "caught up s": caught_up}  # fmt: skip
 
 
 def show(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:

@@ -119,17 +119,21 @@ class TelegramAdapter:
         by update_id makes that safe). Any other failure is logged by update id and the update is
         counted as handled: a deterministic bug must not block everybody behind it.
         """
-        try:
-            outcome = await self._take(update)
-        except Exception as exc:
-            if is_outage(exc) or not await self.core.db.is_available():
-                log.warning("update %s not stored (%s); not acknowledged", update.update_id,
-                            type(exc).__name__)  # fmt: skip
-                raise NotStored(update.update_id) from exc
-            self.failed += 1
-            log.error("update %s failed and is skipped: %s", update.update_id, describe(exc))
-            return None
-        return None if outcome is None else self._deliver(update, *outcome)
+        for attempt in (1, 2):
+            try:
+                outcome = await self._take(update)
+            except Exception as exc:
+                if is_outage(exc) or not await self.core.db.is_available():
+                    log.warning("update %s not stored (%s); not acknowledged", update.update_id,
+                                type(exc).__name__)  # fmt: skip
+                    raise NotStored(update.update_id) from exc
+                if attempt == 1:  # once more: a database coming back can fail in other ways
+                    continue
+                self.failed += 1
+                log.error("update %s failed and is skipped: %s", update.update_id, describe(exc))
+                return None
+            return None if outcome is None else self._deliver(update, *outcome)
+        return None
 
     async def _take(self, update: Update) -> tuple[int, Reply] | None:
         """The chat and the reply of a committed update; None when there is nothing to send."""
