@@ -18,9 +18,9 @@ from bot.engine.spec import DialogError
 log = logging.getLogger("bot")
 
 
-def _settings(**kwargs: bool) -> Settings:
+def _settings(*, require_token: bool, require_webhook: bool = False) -> Settings:
     try:
-        return load_settings(**kwargs)
+        return load_settings(require_token=require_token, require_webhook=require_webhook)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"configuration error: {problem}", file=sys.stderr)

@@ -22,7 +22,7 @@ from bot.app.registry import Registry
 from bot.clock import Clock
 from bot.config import RetentionPolicy
 from bot.db.models import Caregiver, ProcessedUpdate
-from bot.db.session import Database
+from bot.db.session import Database, rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply
 from bot.text.content import Content, Texts
@@ -31,9 +31,15 @@ from bot.text.i18n import choose_locale, get_translator
 log = logging.getLogger(__name__)
 
 
-def upsert_insert(session: AsyncSession):
+def dialect_of(session: AsyncSession) -> str:
+    """ "postgresql" or "sqlite": the database this session is bound to."""
+    assert session.bind is not None, "sessions come from Database.transaction()"
+    return session.bind.dialect.name
+
+
+def upsert_insert(session: AsyncSession) -> Any:
     """The dialect's `insert` (with ON CONFLICT support) for this session's database."""
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,7 @@ class BotCore:
         its cache key on every update cost more CPU than executing it; a reused statement with
         bound parameters skips both.
         """
-        dialect = session.bind.dialect.name
+        dialect = dialect_of(session)
         statements = self._hot.get(dialect)
         if statements is None:
             statements = self._hot[dialect] = _HotStatements.build(upsert_insert(session))
@@ -203,7 +209,7 @@ class BotCore:
         result = await session.execute(
             self._statements(session).claim, {"update_id": update_id, "processed_at": now}
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     async def _caregiver(
         self, session: AsyncSession, incoming: Incoming, now: datetime
@@ -243,4 +249,4 @@ class BotCore:
                     ProcessedUpdate.processed_at < self.clock.now() - keep
                 )
             )
-            return int(result.rowcount or 0)
+            return rowcount(result)

@@ -52,7 +52,7 @@ class Claims(dict[str, V]):
         self._owners[name] = self._registry.feature
         super().__setitem__(name, value)
 
-    def update(self, *args: Any, **kwargs: V) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: V) -> None:
         for name, value in dict(*args, **kwargs).items():
             self[name] = value
 
@@ -184,7 +184,9 @@ class Registry:
 
 
 def _menu_problems(entries: Iterable[MenuEntry], commands: dict[str, Any], what: str) -> list[str]:
-    problems, slots, seen = [], {}, set()
+    problems: list[str] = []
+    slots: dict[int, str] = {}
+    seen: set[str] = set()
     for entry in entries:
         if entry.command in seen:
             problems.append(f"{what}: /{entry.command} has two entries")

@@ -33,7 +33,7 @@ NOTICE_LIST_LENGTH = 50
 T = TypeVar("T")
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     people = sub.add_parser(
         "staff", help="staff of steunpunten and locations: invite, list, revoke"
     )
@@ -293,13 +293,13 @@ async def _notice(db: Database, clock: Clock, args: argparse.Namespace, out: Tex
             )
         return 0
     async with db.transaction() as session:
-        notice = await session.get(Broadcast, args.notice_id, with_for_update=True)
-        if notice is None or notice.status == "draft":
+        found = await session.get(Broadcast, args.notice_id, with_for_update=True)
+        if found is None or found.status == "draft":
             raise staff.StaffError(f"no notice with id {args.notice_id} (see: notice list)")
-        if notice.status not in OPEN_NOTICES:
-            raise staff.StaffError(f"notice {args.notice_id} is {notice.status} already")
-        await broadcast_delivery.cancel(session, notice, clock.now())
-        progress = await broadcast_delivery.counts_of(session, notice.id)
+        if found.status not in OPEN_NOTICES:
+            raise staff.StaffError(f"notice {args.notice_id} is {found.status} already")
+        await broadcast_delivery.cancel(session, found, clock.now())
+        progress = await broadcast_delivery.counts_of(session, found.id)
     print(
         f"notice {args.notice_id} cancelled; sent before the stop: {progress.sent}, "
         f"not sent: {progress.cancelled}",

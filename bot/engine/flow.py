@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from bot.engine.output import Button, OutMessage, Reply
@@ -129,13 +129,13 @@ def render_question(dialog: Dialog, state: State, texts: Texts) -> OutMessage:
             contact_button=label if step.type == "contact" else "",
             expects=expects,
         )
-    buttons = [
+    buttons: list[tuple[Button, ...]] = [
         (Button(texts.tr(option.label), button_data(dialog, state, str(i))),)
         for i, option in enumerate(step.options)
     ]
     if step.optional:
         buttons.append((Button(texts.get("button_skip"), button_data(dialog, state, SKIP)),))
-    nav = []
+    nav: list[Button] = []
     if state.history:
         nav.append(Button(texts.get("button_back"), button_data(dialog, state, BACK)))
     nav.append(Button(texts.get("button_pause"), button_data(dialog, state, PAUSE)))
@@ -271,7 +271,7 @@ def _ask_again(
 ) -> Outcome:
     step = dialog.steps[state.step]
     shown = {
-        k: texts.translator.format_date(v, "full") if hasattr(v, "isoweekday") else v
+        k: texts.translator.format_date(v, "full") if isinstance(v, date) else v
         for k, v in values.items()
     }
     problem = texts.tr(step.error) if step.error else texts.get(key, **shown)
@@ -316,9 +316,9 @@ def advance(
         reply.add(OutMessage(texts.get("stale_button")), render_question(dialog, state, texts))
         return Outcome(state, reply)
     if event.kind == "text":
-        token = typed_option(dialog, state, event.text, texts)
-        if token is not None:
-            outcome = _apply_token(dialog, state, str(token), texts, now)
+        typed = typed_option(dialog, state, event.text, texts)
+        if typed is not None:
+            outcome = _apply_token(dialog, state, str(typed), texts, now)
             outcome.reply.pressed_label = None
             return outcome
     if dialog.steps[state.step].typed:

@@ -178,7 +178,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def due_ids(now: datetime, limit: int) -> Select[tuple[int]]:
+def due_ids(now: datetime, limit: int) -> Select[Any]:
     """The ids of the earliest due pending rows, locked (PostgreSQL) and skipping locked ones."""
     return (
         select(ScheduledMessage.id)

@@ -27,7 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import update
 
-from bot.db.session import Database
+from bot.db.session import Database, rowcount
 from bot.features.broadcast.models import BroadcastDelivery
 from bot.jobs.scheduled import ScheduledMessage
 from bot.jobs.ticks import stop as stop_scheduler
@@ -56,7 +56,7 @@ async def release_claims(db: Database, worker: str) -> int:
                 )
                 .execution_options(synchronize_session=False)
             )
-            released += result.rowcount
+            released += rowcount(result)
     return released
 
 

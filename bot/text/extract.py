@@ -107,14 +107,14 @@ def iter_translatable(data: Any) -> Iterator[str]:
     """The translatable texts of already-loaded YAML data, by the same rules as the extractor."""
     # Representing the data as YAML nodes keeps one implementation of the rules, so the engine
     # and the catalogs cannot disagree on what is a text.
-    node = yaml.SafeDumper(None, sort_keys=False).represent_data(data)
+    node = yaml.SafeDumper(None, sort_keys=False).represent_data(data)  # type: ignore[arg-type]
     for _line, text, _path in _texts(node):
         yield text
 
 
 # babel.cfg holds the same mapping for `pybabel extract`; here the extractors are callables, so
 # extraction works without the installed entry point.
-METHOD_MAP = (("bot/**.py", extract_python), ("dialogs/**.yaml", extract_dialogs))
+METHOD_MAP: Any = (("bot/**.py", extract_python), ("dialogs/**.yaml", extract_dialogs))
 KEYWORDS: Mapping[str, None] = {"_": None, "N_": None, "gettext": None}
 _SOURCE_DIRS = frozenset({"bot", "dialogs"})
 

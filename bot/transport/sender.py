@@ -93,6 +93,12 @@ class RateLimiter:
                         self._last_bulk_per_chat[chat_id] = previous
 
 
+def inline_markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+    """The buttons of a message that is edited in place (only inline keyboards can be)."""
+    found = markup(message)
+    return found if isinstance(found, InlineKeyboardMarkup) else None
+
+
 def markup(message: OutMessage) -> ReplyMarkup | None:
     if not message.buttons:
         if message.location_button or message.contact_button:
@@ -158,7 +164,7 @@ class Sender:
                 )  # fmt: skip
             return await self.bot.send_message(
                 chat_id, message.text, parse_mode=ParseMode.HTML,
-                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
+                reply_markup=inline_markup(message), link_preview_options=NO_PREVIEW,
             )  # fmt: skip
 
         return await self._deliver(chat_id, call, bulk=bulk)
@@ -187,7 +193,7 @@ class Sender:
         async def call() -> Message | bool:
             return await self.bot.edit_message_text(
                 message.text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
+                reply_markup=inline_markup(message), link_preview_options=NO_PREVIEW,
             )  # fmt: skip
 
         outcome = await self._deliver(chat_id, call, bulk=False)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
+from bot.db.session import rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.broadcast import delivery
@@ -597,7 +598,7 @@ async def on_notices_button(ctx: Context, event: Event) -> Reply:
             NoticeOptOut.caregiver_id == ctx.caregiver.id, NoticeOptOut.source == source
         )
     )
-    if removed.rowcount:
+    if rowcount(removed):
         key, label = "notices_switched_on", "notices_on"
     else:
         ctx.session.add(

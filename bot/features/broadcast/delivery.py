@@ -27,6 +27,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, upsert_insert
 from bot.db.models import Caregiver
+from bot.db.session import rowcount
 from bot.engine.output import OutMessage
 from bot.features.broadcast.models import (
     Broadcast,
@@ -78,7 +80,7 @@ def source_of(steunpunt_key: str | None, location_id: int | None) -> str:
     return f"s:{steunpunt_key}" if steunpunt_key else f"l:{location_id}"
 
 
-def served_codes(steunpunt_key: str) -> Select[tuple[str]]:
+def served_codes(steunpunt_key: str) -> Select[Any]:
     return (
         select(SteunpuntMunicipality.municipality_code)
         .join(Steunpunt, Steunpunt.id == SteunpuntMunicipality.steunpunt_id)
@@ -100,7 +102,7 @@ def audience_query(
     location_id: int | None,
     audience: str,
     municipality_codes: list[str] | None = None,
-) -> Select[tuple[int]]:
+) -> Select[Any]:
     """The caregiver ids a notice goes to.
 
     Steunpunt: caregivers who saved it as theirs or whose municipality it serves ("all"), or
@@ -129,7 +131,7 @@ def audience_query(
     return query.where(Caregiver.id.in_(linked))
 
 
-def broadcast_audience(broadcast: Broadcast) -> Select[tuple[int]]:
+def broadcast_audience(broadcast: Broadcast) -> Select[Any]:
     return audience_query(
         steunpunt_key=broadcast.steunpunt_key,
         location_id=broadcast.location_id,
@@ -162,7 +164,7 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
         .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled", ~sender_is_staff())
         .values(status="cancelled", cancelled_at=now, finished_at=now)
     )
-    if dropped.rowcount:
+    if rowcount(dropped):
         log.warning("broadcast %d cancelled at its start: its sender is no longer staff",
                     broadcast_id)  # fmt: skip
         return None
@@ -171,7 +173,7 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
         .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled")
         .values(status="sending", started_at=now)
     )
-    if not result.rowcount:
+    if not rowcount(result):
         return None
     broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
     assert broadcast is not None
@@ -362,9 +364,9 @@ async def take_back_dead_claims(session: AsyncSession, worker: str, now: datetim
     )
     await session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker.in_(dead)))
     log.warning(
-        "took back %d notice deliveries of %d stopped worker(s)", result.rowcount, len(dead)
+        "took back %d notice deliveries of %d stopped worker(s)", rowcount(result), len(dead)
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 # ---------------------------------------------------------------- the deliverer
@@ -690,7 +692,7 @@ class NoticeDeliverer:
                     .where(Broadcast.id == broadcast_id, Broadcast.status == "sending", ~open_rows)
                     .values(status="done", finished_at=now)
                 )
-                if not result.rowcount:
+                if not rowcount(result):
                     continue
                 broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
                 assert broadcast is not None

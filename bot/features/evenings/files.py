@@ -49,7 +49,7 @@ def poster_png(name: str, line: str, link: str) -> bytes:
         for row in _wrapped(draw, text, font, width - 2 * _MARGIN):
             box = draw.textbbox((0, 0), row, font=font)
             draw.text(((width - box[2]) / 2, y), row, fill="black", font=font)
-            y += box[3] + gap
+            y += int(box[3]) + gap
         y += 50
     qr_side = width - 4 * _MARGIN
     qr = Image.open(io.BytesIO(qr_png(link, scale=1))).convert("RGB")
@@ -61,7 +61,7 @@ def poster_png(name: str, line: str, link: str) -> bytes:
     for row in _wrapped(draw, link, font, width - 2 * _MARGIN, by_character=True):
         box = draw.textbbox((0, 0), row, font=font)
         draw.text(((width - box[2]) / 2, y), row, fill="black", font=font)
-        y += box[3] + 12
+        y += int(box[3]) + 12
     out = io.BytesIO()
     page.save(out, format="PNG", dpi=(POSTER_DPI, POSTER_DPI))
     return out.getvalue()

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, exists, select
 from bot.app.dispatch import BotCore, Context
 from bot.app.registry import Registry
 from bot.db.models import Answer, Caregiver, DialogRun, Result
+from bot.db.session import rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin.models import CheckinAnswer
@@ -65,7 +66,7 @@ async def sweep(core: BotCore) -> SweepReport:
     async with core.db.transaction() as session:
         for model, moment in TIMED_ANSWERS:
             result = await session.execute(delete(model).where(moment < answers_cutoff))
-            report.answers_removed += int(result.rowcount or 0)
+            report.answers_removed += rowcount(result)
 
         asked_since_contact = exists().where(
             ScheduledMessage.caregiver_id == Caregiver.id,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.dispatch import Context
 from bot.app.registry import Registry
 from bot.db.models import Caregiver
+from bot.db.session import rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.staff.models import Location, StaffInvite, StaffMember
@@ -203,8 +204,8 @@ async def update_location(
     if not changes:
         raise StaffError("nothing to change: give --name, --address, --organisation, "
                          "--reminder-days or --reminder-time")  # fmt: skip
-    for field, value in changes.items():
-        setattr(location, field, value)
+    for column, new_value in changes.items():
+        setattr(location, column, new_value)
     await session.flush()
     return location
 
@@ -285,7 +286,7 @@ async def revoke(session: AsyncSession, member_id: int, now: datetime) -> bool:
         .where(StaffMember.id == member_id, StaffMember.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # Telegram side ------------------------------------------------------------------------------

@@ -208,11 +208,11 @@ class _LineLoader(yaml.SafeLoader):
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in seen:
             loader.repeated.append((key_node.start_mark.line + 1, str(key)))
         seen.add(key)
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[str, Any] = loader.construct_mapping(node, deep=True)  # type: ignore[assignment]
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -699,7 +699,8 @@ async def replace_directory(session: AsyncSession, directory: Directory) -> None
     ]  # fmt: skip
     session.add_all(rows)
     await session.flush()
-    links, postcodes = [], set()
+    links: list[Any] = []
+    postcodes: set[tuple[int, int]] = set()
     for row, data in zip(rows, directory.steunpunten, strict=True):
         links += [SteunpuntMunicipality(steunpunt_id=row.id, municipality_code=c)
                   for c in dict.fromkeys(data.municipalities)]  # fmt: skip
