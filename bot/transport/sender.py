@@ -164,7 +164,7 @@ class Sender:
                 )  # fmt: skip
             return await self.bot.send_message(
                 chat_id, message.text, parse_mode=ParseMode.HTML,
-                reply_markup=inline_markup(message), link_preview_options=NO_PREVIEW,
+                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
             )  # fmt: skip
 
         return await self._deliver(chat_id, call, bulk=bulk)
