@@ -40,6 +40,7 @@ from bot.db.models import ProcessedUpdate  # noqa: E402
 from bot.db.session import Database  # noqa: E402
 from tests import pgcluster  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
+from tests.test_processes import free_port  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-fake-api-0000"
 SECRET = "bench-intake-secret-000001"
@@ -68,7 +69,7 @@ class Bot:
 
     def __init__(self, mode: str, fake: FakeBotAPI, url: str, cwd: Path) -> None:
         self.mode, self.fake, self.url, self.cwd = mode, fake, url, cwd
-        self.port = pgcluster._free_port()
+        self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
         self.log = (cwd / f"{mode}.log").open("a")
 
@@ -274,9 +275,6 @@ async def kills(n: int) -> None:
 
 
 async def outages(seconds: float) -> None:
-    if not pgcluster.available():
-        print("outage: no PostgreSQL server binaries for a cluster of our own; skipped\n")
-        return
     rows = []
     async with pgcluster.OwnPostgres() as cluster:
         for mode in ("run", "serve"):

@@ -52,7 +52,7 @@ def _binaries() -> Path:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -99,22 +99,34 @@ class EmbeddedPostgres:
             "--locale=C.UTF-8", "--no-sync", "--no-instructions",
         )  # fmt: skip
         for attempt in range(_START_TRIES):
-            self.port = _free_port()
-            options = f"-h 127.0.0.1 -p {self.port} -k {self.data} -c timezone=UTC"
-            if not self.durable:
-                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            self.port = free_port()
             try:
-                self._run(
-                    "pg_ctl", "-D", self.data, "-w", "-t", "60", "-l", self.data / "server.log",
-                    "-o", options, "start",
-                )  # fmt: skip
+                self.resume()
                 return
             except RuntimeError:
                 if attempt == _START_TRIES - 1:
                     self.stop()
                     raise
 
+    def resume(self) -> None:
+        """Start the server (again) on its port, e.g. after `pause()`."""
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.data} -c timezone=UTC"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(
+            "pg_ctl", "-D", self.data, "-w", "-t", "60", "-l", self.data / "server.log",
+            "-o", options, "start",
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        """A database outage: a fast shutdown (clients cut off, new ones refused), data kept."""
+        self._run("pg_ctl", "-D", self.data, "-w", "-m", "fast", "stop")
+
+    @property
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
     def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        if self.running:
             self._run("pg_ctl", "-D", self.data, "-w", "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)

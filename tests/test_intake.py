@@ -215,8 +215,6 @@ async def test_an_unreadable_update_is_skipped_and_the_rest_of_its_batch_answere
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[pgcluster.OwnPostgres]:
-    if not pgcluster.available():
-        pytest.skip("no PostgreSQL server binaries to run a cluster of our own")
     cluster = pgcluster.OwnPostgres()
     asyncio.run(cluster.__aenter__())
     yield cluster

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import aiohttp
 import pytest
 
 from tests.fakebotapi import FakeBotAPI
+from tests.postgres_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token-for-the-fake-api-000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def start_bot(mode: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
