@@ -18,6 +18,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _dialog_state(name: str, *primary_key: str) -> None:
+    op.create_table(
+        name,
+        sa.Column("caregiver_id", sa.Integer(), nullable=False),
+        sa.Column("dialog_id", sa.String(length=64), nullable=False),
+        sa.Column("dialog_version", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["caregiver_id"], ["caregiver.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["run_id"], ["dialog_run.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint(*primary_key),
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "open_step",
@@ -31,18 +46,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("caregiver_id"),
     )
     # dialog_state: the primary key becomes (caregiver_id, dialog_id); a new table, copied.
-    op.create_table(
-        "dialog_state_new",
-        sa.Column("caregiver_id", sa.Integer(), nullable=False),
-        sa.Column("dialog_id", sa.String(length=64), nullable=False),
-        sa.Column("dialog_version", sa.Integer(), nullable=False),
-        sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["caregiver_id"], ["caregiver.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["run_id"], ["dialog_run.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("caregiver_id", "dialog_id"),
-    )
+    _dialog_state("dialog_state_new", "caregiver_id", "dialog_id")
     op.execute(
         "INSERT INTO dialog_state_new (caregiver_id, dialog_id, dialog_version, run_id, data,"
         " updated_at) SELECT caregiver_id, dialog_id, dialog_version, run_id, data, updated_at"
@@ -54,18 +58,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("open_step")
-    op.create_table(
-        "dialog_state_old",
-        sa.Column("caregiver_id", sa.Integer(), nullable=False),
-        sa.Column("dialog_id", sa.String(length=64), nullable=False),
-        sa.Column("dialog_version", sa.Integer(), nullable=False),
-        sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["caregiver_id"], ["caregiver.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["run_id"], ["dialog_run.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("caregiver_id"),
-    )
+    _dialog_state("dialog_state_old", "caregiver_id")
     op.execute(  # the most recent dialog of each caregiver
         "INSERT INTO dialog_state_old SELECT caregiver_id, dialog_id, dialog_version, run_id,"
         " data, updated_at FROM dialog_state d WHERE updated_at = (SELECT max(updated_at)"
