@@ -249,6 +249,16 @@ async def test_a_heavy_self_check_offers_the_fitting_guide_once_then_the_list_on
     assert [guide for _, guide in await offers(core)] == ["list", "work"]
 
 
+async def test_withdrawing_consent_forgets_which_guides_were_offered(lite: BotCore) -> None:
+    user = await caregiver(lite, 515)
+    await self_check(user, "heavy")
+    assert await offers(lite) != []
+    await user.says("/privacy")
+    await user.taps("Toestemming intrekken")
+    await user.taps("Ja, wis mijn antwoorden en uitslagen")
+    assert await offers(lite) == []
+
+
 async def test_a_light_self_check_offers_no_guide(lite: BotCore) -> None:
     user = await caregiver(lite, 511)
     labels = await self_check(user, "light")
