@@ -156,6 +156,7 @@ async def test_a_rising_trend_offers_the_self_check_and_people_never_just_thanks
         "Steunpunt zoeken",
         "Respijtzorg bekijken",
         "Iemand spreken",
+        "Wat speelt er bij jou? Korte uitleg",  # the situation guides, offered once
     ]
 
 

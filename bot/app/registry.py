@@ -6,7 +6,7 @@ Features register in `bot.features.load`; infrastructure reads the registry and 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from bot.app.dispatch import Context
     from bot.engine.flow import Event
-    from bot.engine.output import OutMessage, Reply
+    from bot.engine.output import Button, OutMessage, Reply
 
 Handler = Callable[["Context", "Event"], Awaitable["Reply"]]
 ActionHandler = Callable[..., Awaitable[list["OutMessage"]]]
@@ -23,6 +23,8 @@ ScheduledHandler = Callable[..., Awaitable["OutMessage | None"]]
 InputHandler = Callable[["Context", "Event"], Awaitable["Reply | None"]]
 HelpCard = Callable[["Context"], Awaitable["OutMessage | None"]]
 StaffCheck = Callable[["Context"], Awaitable[bool]]
+# What a feature offers at a moment another feature reached: (ctx, moment, answers) -> buttons.
+Suggestion = Callable[["Context", str, Mapping[str, str]], Awaitable[list["Button"]]]
 V = TypeVar("V")
 
 
@@ -124,6 +126,10 @@ class Registry:
     inputs: Claims[InputOwner] = field(init=False)
     # What `/hulp` shows before the general contacts, e.g. the caregiver's own steunpunt.
     help_cards: list[HelpCard] = field(default_factory=list)
+    # Offers for a moment named by the feature that reached it ("selfcheck.heavy",
+    # "checkin.heavier", "respite.advice"): see `suggested`. A feature calls `suggested` instead
+    # of importing the feature that offers something.
+    suggestions: list[Suggestion] = field(default_factory=list)
     fallback: Handler | None = None
     # `/start <payload>` deep links by the payload's prefix before the first "_".
     start_payloads: Claims[Handler] = field(init=False)
@@ -181,6 +187,17 @@ class Registry:
         problems += [f"side command {name!r} is not a command" for name in sorted(unknown)]
         if problems:
             raise RegistryConflict("; ".join(problems))
+
+
+async def suggested(
+    ctx: Context, moment: str, answers: Mapping[str, str] | None = None
+) -> list[Button]:
+    """The buttons the features offer at `moment`, given the answers known then; each feature
+    decides itself whether an offer fits (and e.g. that it is made only once)."""
+    found: list[Button] = []
+    for suggestion in ctx.core.registry.suggestions:
+        found += await suggestion(ctx, moment, answers or {})
+    return found
 
 
 def _menu_problems(entries: Iterable[MenuEntry], commands: dict[str, Any], what: str) -> list[str]:

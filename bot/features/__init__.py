@@ -15,6 +15,7 @@ from bot.features.privacy import handlers as privacy
 from bot.features.privacy import retention
 from bot.features.questionnaire import handlers as questionnaire
 from bot.features.respite import handlers as respite
+from bot.features.situation import handlers as situation
 from bot.features.staff import handlers as staff
 from bot.features.steunpunt import handlers as steunpunt
 from bot.text.content import Content, load_content
@@ -27,6 +28,7 @@ ACTIONS = (
     checkin.SAVE_ACTION,
     checkin.PAUSE_ACTION,
     checkin.OFF_ACTION,
+    situation.WORK_ACTION,
 )
 
 
@@ -43,6 +45,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("checkin", lambda: checkin.register(registry, directory)),
         ("steunpunt", lambda: steunpunt.register(registry, directory)),
         ("respite", lambda: respite.register(registry, content, directory)),
+        ("situation", lambda: situation.register(registry, content, directory)),
         ("staff", lambda: staff.register(registry)),
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),

@@ -15,7 +15,7 @@ from babel.dates import get_day_names
 from sqlalchemy import delete, select
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.registry import InputOwner, MenuEntry, Registry, suggested
 from bot.app.router import close_step, open_step
 from bot.db.models import DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply
@@ -336,6 +336,9 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
             f"• {texts.get('checkin_offer_respite')}",
         ]
         buttons = offer_buttons(ctx)
+        if rising or key == "heavier":
+            # Getting heavier: the situation guides, offered once (`registry.suggestions`).
+            buttons += await suggested(ctx, "checkin.heavier")
     elif await _full_check_due(ctx, plan, rules):
         lines += ["", texts.get("checkin_full_check")]
         plan.full_check_offered_at = ctx.now

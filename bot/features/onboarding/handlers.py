@@ -15,6 +15,7 @@ from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
 from bot.features.respite.models import RespiteAdvice
+from bot.features.situation.models import SituationOffer
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
@@ -106,10 +107,14 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
 
 
 async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result, open dialog, check-in, respite advice and schedule of this
-    caregiver (consent withdrawn): what the bot would still send by itself goes too."""
+    """Remove every answer, result, open dialog, check-in, respite advice, guide offer and
+    schedule of this caregiver (consent withdrawn): what the bot would still send by itself
+    goes too."""
     cid = ctx.caregiver.id
-    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice)
+    tables = (
+        DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice,
+        SituationOffer,
+    )  # fmt: skip
     for table in tables:
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
     await ctx.session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.registry import InputOwner, MenuEntry, Registry, suggested
 from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
@@ -290,6 +290,9 @@ async def questionnaire_result(
     if heavy and "respijt" in ctx.core.registry.commands:
         # A heavy result: letting someone take over the care for a while is the next step.
         buttons.insert(0, Button(texts.get("button_respite"), "m:respijt"))
+    if heavy:
+        # A guide that fits the answers (e.g. work), offered once (`registry.suggestions`).
+        buttons[-1:-1] = await suggested(ctx, f"{dialog.id}.heavy", state.answers)
     if contacts:
         text = "\n".join([texts.get("result_contacts"), *texts.contact_lines(contacts)])
         messages.append(OutMessage(text, rows(*buttons)))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from bot.app.dispatch import Context
-from bot.app.registry import Registry
+from bot.app.registry import Registry, suggested
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.flow import Event, State
@@ -376,8 +376,11 @@ class Respite:
         """End action: a short summary (details behind buttons), own steunpunt, follow-up."""
         advised = advise(state.answers, self.catalogue)
         advice = await self._store(ctx, state, [a.option.id for a in advised])
+        summary = self.summary_message(ctx, advice)
+        # A guide for this situation (care home, last phase, a child...), offered once.
+        offered = await suggested(ctx, "respite.advice", state.answers)
         return [
-            self.summary_message(ctx, advice),
+            OutMessage(summary.text, (*summary.buttons, *rows(*offered))),
             await self.steunpunt_card(ctx),
             OutMessage(
                 self._t(ctx, "followup_offer"),
