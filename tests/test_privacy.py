@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from bot.app.dispatch import BotCore
 from bot.db.models import Caregiver
-from bot.features.privacy.handlers import caregiver_tables
 from tests.conversation import CoreUser, TelegramUser
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
@@ -26,10 +25,10 @@ async def play_selfcheck(user: TelegramUser) -> None:
 async def rows_referring_to(core: BotCore, caregiver_id: int) -> dict[str, int]:
     counts = {}
     async with core.db.transaction() as session:
-        for table, column in caregiver_tables():
-            counts[table.name] = int(
+        for table in core.registry.personal_data:
+            counts[table.model.__tablename__] = int(
                 await session.scalar(
-                    select(func.count()).select_from(table).where(table.c[column] == caregiver_id)
+                    select(func.count()).select_from(table.model).where(table.owner == caregiver_id)
                 )
                 or 0
             )
@@ -74,7 +73,8 @@ async def test_forget_me_erases_every_row_and_treats_the_user_as_new(
     await user.taps("Ja, wis alles over mij")
     assert "Ik heb alles over jou gewist" in user.last_text
 
-    # Every table that can refer to a caregiver, found from the schema: none does any more.
+    # Every registered table with caregiver data (all of them, see the registry test): none
+    # refers to the caregiver any more.
     assert set(await rows_referring_to(harness.core, caregiver_id)).issuperset(
         {"answer", "result", "dialog_state", "dialog_run"}
     )

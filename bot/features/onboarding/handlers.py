@@ -6,17 +6,11 @@ Onboarding keeps no extra state: what is still to ask follows from the caregiver
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
-
 from bot.app.dispatch import Context
+from bot.app.personal_data import withdraw
 from bot.app.registry import MenuEntry, Registry
-from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
-from bot.features.respite.models import RespiteAdvice
-from bot.features.steunpunt.models import CaregiverSteunpunt
-from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
 
 LANGUAGE_KEYS = {"nl": "language_nl", "en": "language_en"}
@@ -105,27 +99,6 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
     return Reply().add(OutMessage(text, buttons))
 
 
-async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result, open dialog, check-in, respite advice and schedule of this
-    caregiver (consent withdrawn): what the bot would still send by itself goes too."""
-    cid = ctx.caregiver.id
-    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice)
-    for table in tables:
-        await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
-    await ctx.session.execute(
-        delete(ScheduledMessage).where(
-            ScheduledMessage.caregiver_id == cid,
-            ScheduledMessage.kind.not_in(ctx.core.registry.kept_without_consent),
-        )
-    )
-    # The saved steunpunt was asked for explicitly and needs no consent; the postcode does.
-    await ctx.session.execute(
-        update(CaregiverSteunpunt)
-        .where(CaregiverSteunpunt.caregiver_id == cid)
-        .values(postcode=None, flow={})
-    )
-
-
 async def on_option(ctx: Context, event: Event) -> Reply:
     """Buttons `o:<what>:<value>[:<then>]` of onboarding, consent and privacy."""
     parts = event.text.split(":")
@@ -172,7 +145,7 @@ async def on_option(ctx: Context, event: Event) -> Reply:
             )
         )
     if what == "privacy" and value == "confirm" and ctx.has_consent:
-        await forget_answers(ctx)
+        await withdraw(ctx.session, ctx.core.registry, ctx.caregiver.id)
         caregiver.consent_version = None
         caregiver.consent_at = None
         caregiver.consent_declined_at = ctx.now

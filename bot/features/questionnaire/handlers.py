@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
@@ -338,6 +338,15 @@ async def on_results(ctx: Context, event: Event) -> Reply:
 
 def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     registry.actions[RESULT_ACTION] = questionnaire_result
+    # The engine's tables: every dialog's position, runs, answers and results.
+    registry.add_personal_data(
+        PersonalData(DialogState, DialogState.caregiver_id, label="kept_dialog_state"),
+        PersonalData(
+            DialogRun, DialogRun.caregiver_id, label="kept_dialog_run", timed=DialogRun.started_at
+        ),
+        PersonalData(Answer, Answer.caregiver_id, label="kept_answer", timed=Answer.answered_at),
+        PersonalData(Result, Result.caregiver_id, label="kept_result", timed=Result.completed_at),
+    )
     registry.buttons["q"] = on_dialog_button
     registry.inputs[STEP_OWNER] = InputOwner(
         continue_dialog, stop=on_step_word, back=on_step_word, own_answer=is_own_answer
