@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 
 from bot.app.dispatch import BotCore
 from bot.db.models import Caregiver
+from bot.features import load
 from tests.conversation import CoreUser, TelegramUser
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
+from tests.test_flows import complete_selfcheck, onboarded
 
 
 async def play_selfcheck(user: TelegramUser) -> None:
@@ -121,3 +123,48 @@ async def test_privacy_page_offers_export_and_erase(core: BotCore) -> None:
     assert "Mijn gegevens bekijken" in labels and "Alles over mij wissen" in labels
     await user.taps("Mijn gegevens bekijken")
     assert user.last_message.document is not None
+
+
+def texts_of(reply: object) -> str:
+    assert reply is not None
+    return "\n".join(m.text for m in reply.messages)  # type: ignore[attr-defined]
+
+
+async def test_privacy_lists_what_is_kept_for_this_caregiver_before_and_after_consent(
+    core: BotCore,
+) -> None:
+    user = CoreUser(core, 606)
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Nee, liever niet")
+    page = texts_of(await user.says("/privacy"))
+    assert "• je taal" in page and "• dat je geen toestemming gaf" in page
+    assert "uitslag" not in page.split("Je gaf geen toestemming")[0]  # nothing of the sort kept
+
+    await user.taps("Toestemming geven")
+    await complete_selfcheck(user, "Soms")
+    page = texts_of(await user.says("/privacy"))
+    assert "• 10 antwoorden op mijn vragen" in page and "• 1 uitslag van de zelftest" in page
+    assert "• wanneer je toestemming gaf" in page
+
+
+async def test_withdrawing_says_what_goes_and_what_stays_from_what_is_stored(
+    core: BotCore,
+) -> None:
+    user = await onboarded(core, 607)
+    await complete_selfcheck(user, "Soms")
+    await user.says("/privacy")
+    question = texts_of(await user.taps("Toestemming intrekken en wissen"))
+    going, staying = question.split("Dit blijft:")
+    assert "• 1 uitslag van de zelftest" in going and "• je taal" in staying
+    assert "uitslag" not in staying
+    done = texts_of(await user.taps("Ja, wis mijn antwoorden en uitslagen"))
+    assert "Dit blijft:" in done and "• je taal" in done and "uitslag van" not in done
+    assert "• dat je geen toestemming gaf" in done
+
+
+def test_the_two_erasures_have_labels_that_cannot_be_mixed_up() -> None:
+    content, _ = load()
+    withdraw, erase = (content.messages[k] for k in ("privacy_withdraw_yes", "forget_yes"))
+    assert withdraw != erase and "antwoorden" in withdraw and "alles" in erase
+    assert content.messages["privacy_withdraw"] != content.messages["privacy_forget"]
