@@ -23,14 +23,22 @@ def language_question(ctx: Context) -> OutMessage:
     return OutMessage(ctx.texts.get("choose_language"), buttons)
 
 
-def consent_question(ctx: Context, key: str = "consent_question", then: str = "") -> OutMessage:
-    """Ask consent; `then` is the command to continue with after a yes (e.g. the self-check)."""
+def consent_question(
+    ctx: Context,
+    key: str = "consent_question",
+    then: str = "",
+    text: str = "",
+    extra: tuple[Button, ...] = (),
+) -> OutMessage:
+    """Ask consent; `then` is the command to continue with after a yes (e.g. the self-check);
+    `text` replaces the message of `key`, `extra` buttons come after yes and no."""
     suffix = f":{then}" if then else ""
     return OutMessage(
-        ctx.texts.get(key),
+        text or ctx.texts.get(key),
         rows(
             Button(ctx.texts.get("consent_yes"), f"o:consent:yes{suffix}"),
             Button(ctx.texts.get("consent_no"), f"o:consent:no{suffix}"),
+            *extra,
         ),
     )
 
