@@ -504,6 +504,8 @@ async def send_cancelled(ctx: Context, row: ScheduledMessage) -> OutMessage | No
         return None
     text = "\n".join(
         [
+            ctx.texts.get("evening_cancelled_preview"),
+            "",
             ctx.texts.get(
                 "evening_cancelled_headline", title=evening.title, location=location.name
             ),
