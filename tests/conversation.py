@@ -186,3 +186,9 @@ class TelegramUser:
     async def presses(self, message_id: int, data: str) -> None:
         update_id = self.fake.user_presses(self.user_id, message_id, data)
         await self._await(update_id)
+
+
+def after_preview(text: str) -> str:
+    """A pushed message without its two neutral lock-screen lines (see tests/test_previews.py):
+    where it says what it is about."""
+    return "\n".join([line for line in plain(text).splitlines() if line.strip()][2:])

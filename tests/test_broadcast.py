@@ -149,7 +149,7 @@ async def test_staff_composes_previews_confirms_and_their_area_gets_the_notice(
     await staff.taps("Iedereen (4)")
     preview, notice, confirm = staff.last.messages
     assert "Zo krijgen de mantelzorgers je bericht" in preview.text
-    assert notice.text.startswith("<b>Bericht van ")
+    assert notice.text.startswith("Een bericht voor je.") and "<b>Bericht van " in notice.text
     assert "Cursus <b>omgaan met stress</b> op 1 december." in notice.text
     assert plain(notice.text).endswith("Tik op /meldingen.")
     assert "gaat naar 4 mantelzorgers" in plain(confirm.text)

@@ -34,9 +34,8 @@ from bot.features.staff.models import Location
 from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.text.content import Texts
 from bot.text.i18n import get_translator
-from bot.transport.terminal import plain
 from tests.conftest import _truncate_postgres, core_for, features, settings_for
-from tests.conversation import CoreUser, onboarded, staff_user
+from tests.conversation import CoreUser, after_preview, onboarded, staff_user
 from tests.test_checkin import local, tick
 from tests.test_scheduling import RecordingSender
 from tests.test_staff import operator
@@ -216,7 +215,8 @@ async def test_staff_create_an_evening_step_by_step_and_subscribers_get_the_invi
     assert sorted(chat for chat, _, _ in sender.sent) == [anna.user_id, bert.user_id]
     assert other.user_id not in {chat for chat, _, _ in sender.sent}
     assert all(
-        t.splitlines()[0] == "Uitnodiging: Familieavond met muziek – De Linde" for t in texts
+        after_preview(t).splitlines()[0] == "Uitnodiging: Familieavond met muziek – De Linde"
+        for t in texts
     )
     assert "zaterdag 12 december 2026 om 19:30" in texts[0]
     assert "Lindelaan 1, Voorbeeldstad" in texts[0]
@@ -324,7 +324,7 @@ async def test_a_full_evening_offers_the_waiting_list_and_a_cancellation_moves_i
     await tick(homes, sender)  # the invitations
     await anna.presses_data(f"ev:a:{eid}:no")
     texts = await tick(homes, sender)
-    assert texts[-1].startswith("Er is plek: Familieavond met muziek")
+    assert after_preview(texts[-1]).startswith("Er is plek: Familieavond met muziek")
     assert sender.sent[-1][0] == bert.user_id
     bert_id = await caregiver_id(homes, bert.user_id)
     async with homes.db.transaction() as session:
@@ -365,7 +365,9 @@ async def test_reminders_come_7_and_1_days_before_at_1830_once_and_not_after_no(
     ]  # fmt: skip
     clock.set(local(2026, 12, 5, 18, 30))
     first = await tick(homes, sender)
-    assert first == [first[0]] and first[0].startswith("Herinnering: Familieavond met muziek")
+    assert first == [first[0]] and after_preview(first[0]).startswith(
+        "Herinnering: Familieavond met muziek"
+    )
     assert sender.sent[-1][0] == anna.user_id
     assert await tick(homes, sender) == []
     clock.set(local(2026, 12, 11, 18, 31))
@@ -389,7 +391,7 @@ async def test_moving_the_date_tells_subscribers_and_replans_the_reminders(
     await staff.taps("Ja, klopt")
     assert "Gewijzigd. 1 familielid krijgt bericht" in staff.last_text
     (notice,) = await tick(homes, sender)
-    assert notice.startswith("Gewijzigd: Familieavond met muziek – De Linde")
+    assert after_preview(notice).startswith("Gewijzigd: Familieavond met muziek – De Linde")
     assert "zaterdag 19 december 2026 om 19:00" in notice and "12 december" in notice
     anna_id = await caregiver_id(homes, anna.user_id)
     reminders = sorted(due for kind, due, c in await pending_kinds(homes)
@@ -412,7 +414,7 @@ async def test_a_cancelled_evening_tells_the_families_and_sends_no_more_reminder
     await staff.taps("Ja, afzeggen")
     assert "is afgezegd. 1 familielid krijgt bericht" in staff.last_text
     (notice,) = await tick(homes, sender)
-    assert notice.startswith("Gaat niet door: Familieavond met muziek – De Linde")
+    assert after_preview(notice).startswith("Gaat niet door: Familieavond met muziek – De Linde")
     await anna.presses_data(f"ev:a:{eid}:yes")
     assert "gaat niet door" in anna.last_text
     for day in (5, 11, 12):
@@ -521,7 +523,9 @@ async def test_two_instances_on_postgres_send_each_reminder_exactly_once(
                     return
 
         await asyncio.gather(drain(first, senders[0], "one"), drain(second, senders[1], "two"))
-        sent = [(chat, plain(m.text).split(":")[0]) for s in senders for chat, m, _ in s.sent]
+        sent = [
+            (chat, after_preview(m.text).split(":")[0]) for s in senders for chat, m, _ in s.sent
+        ]
         assert Counter(sent) == Counter(
             {(f.user_id, kind): 1 for f in families for kind in ("Uitnodiging", "Herinnering")}
         )
@@ -548,7 +552,7 @@ async def test_withdrawing_consent_for_answers_keeps_the_invitations_asked_for_b
     kinds = sorted(kind for kind, _, c in await pending_kinds(homes) if c == anna_id)
     assert kinds == ["evening_invite", "evening_reminder", "evening_reminder"]
     (invite,) = await tick(homes, RecordingSender())
-    assert invite.startswith("Uitnodiging: Familieavond met muziek")
+    assert after_preview(invite).startswith("Uitnodiging: Familieavond met muziek")
 
 
 def test_reminders_keep_their_local_time_across_the_change_to_summer_time() -> None:
@@ -581,7 +585,7 @@ async def test_a_new_reminder_time_on_the_day_keeps_the_reminder_and_never_repea
     assert (await operator(homes, "location", "set", LINDE, "--reminder-time", "19:00"))[0] == 0
     clock.set(local(2026, 12, 11, 19, 0))  # nine hours later: still reminded, at the new time
     (reminder,) = await tick(homes, sender)
-    assert reminder.startswith("Herinnering") and sender.sent[-1][0] == anna.user_id
+    assert after_preview(reminder).startswith("Herinnering") and sender.sent[-1][0] == anna.user_id
     assert (await operator(homes, "location", "set", LINDE, "--reminder-time", "19:30"))[0] == 0
     clock.set(local(2026, 12, 11, 19, 45))
     assert await tick(homes, sender) == []  # this evening's 1-day reminder went out already

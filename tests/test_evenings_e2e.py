@@ -16,7 +16,7 @@ from icalendar import Calendar
 from bot.clock import FakeClock
 from bot.features.staff.handlers import add_location
 from bot.jobs.scheduled import deliver_due
-from tests.conversation import TelegramUser, invitation
+from tests.conversation import TelegramUser, after_preview, invitation
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
 from tests.test_checkin import local
@@ -91,7 +91,9 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
     await tick(harness)
     for family in (anna, bert):
         (invite,) = texts_since(family)
-        assert invite.startswith("Uitnodiging: Familieavond over dementie – De Linde")
+        assert after_preview(invite).startswith(
+            "Uitnodiging: Familieavond over dementie – De Linde"
+        )
         assert "zaterdag 12 december 2026 om 19:30" in invite and "de grote zaal" in invite
     await anna.taps("Ik kom")
     await anna.taps("2")
@@ -116,7 +118,7 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
     await tick(harness)
     for family in (anna, bert):
         (notice,) = texts_since(family)
-        assert notice.startswith("Gewijzigd: Familieavond over dementie")
+        assert after_preview(notice).startswith("Gewijzigd: Familieavond over dementie")
         assert "zaterdag 19 december 2026 om 19:30" in notice
 
     async def reminders_at(moment: datetime) -> dict[int, int]:
@@ -124,7 +126,7 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
         await tick(harness)
         await tick(harness)  # a second tick at the same moment sends nothing more
         return {
-            f.user_id: sum(t.startswith("Herinnering") for t in texts_since(f))
+            f.user_id: sum(after_preview(t).startswith("Herinnering") for t in texts_since(f))
             for f in (anna, bert)
         }
 
@@ -145,7 +147,7 @@ async def test_staff_invite_families_by_qr_link_who_answer_and_get_each_reminder
     assert "is afgezegd. 1 familielid krijgt bericht" in said(staff)
     await tick(harness)
     (cancelled,) = texts_since(anna)
-    assert cancelled.startswith("Gaat niet door: Familieavond over dementie")
+    assert after_preview(cancelled).startswith("Gaat niet door: Familieavond over dementie")
     assert "Staat de avond in je agenda? Haal hem er dan uit." in cancelled
     assert texts_since(bert) == []
     await anna.says("/mijnavonden")

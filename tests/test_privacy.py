@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 
 from bot.app.dispatch import BotCore
 from bot.db.models import Caregiver
-from bot.features.privacy.handlers import caregiver_tables
+from bot.features import load
 from tests.conversation import CoreUser, TelegramUser
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotHarness
+from tests.test_flows import complete_selfcheck, onboarded
 
 
 async def play_selfcheck(user: TelegramUser) -> None:
@@ -26,10 +27,10 @@ async def play_selfcheck(user: TelegramUser) -> None:
 async def rows_referring_to(core: BotCore, caregiver_id: int) -> dict[str, int]:
     counts = {}
     async with core.db.transaction() as session:
-        for table, column in caregiver_tables():
-            counts[table.name] = int(
+        for table in core.registry.personal_data:
+            counts[table.model.__tablename__] = int(
                 await session.scalar(
-                    select(func.count()).select_from(table).where(table.c[column] == caregiver_id)
+                    select(func.count()).select_from(table.model).where(table.owner == caregiver_id)
                 )
                 or 0
             )
@@ -74,7 +75,8 @@ async def test_forget_me_erases_every_row_and_treats_the_user_as_new(
     await user.taps("Ja, wis alles over mij")
     assert "Ik heb alles over jou gewist" in user.last_text
 
-    # Every table that can refer to a caregiver, found from the schema: none does any more.
+    # Every registered table with caregiver data (all of them, see the registry test): none
+    # refers to the caregiver any more.
     assert set(await rows_referring_to(harness.core, caregiver_id)).issuperset(
         {"answer", "result", "dialog_state", "dialog_run"}
     )
@@ -121,3 +123,48 @@ async def test_privacy_page_offers_export_and_erase(core: BotCore) -> None:
     assert "Mijn gegevens bekijken" in labels and "Alles over mij wissen" in labels
     await user.taps("Mijn gegevens bekijken")
     assert user.last_message.document is not None
+
+
+def texts_of(reply: object) -> str:
+    assert reply is not None
+    return "\n".join(m.text for m in reply.messages)  # type: ignore[attr-defined]
+
+
+async def test_privacy_lists_what_is_kept_for_this_caregiver_before_and_after_consent(
+    core: BotCore,
+) -> None:
+    user = CoreUser(core, 606)
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Nee, liever niet")
+    page = texts_of(await user.says("/privacy"))
+    assert "• je taal" in page and "• dat je geen toestemming gaf" in page
+    assert "uitslag" not in page.split("Je gaf geen toestemming")[0]  # nothing of the sort kept
+
+    await user.taps("Toestemming geven")
+    await complete_selfcheck(user, "Soms")
+    page = texts_of(await user.says("/privacy"))
+    assert "• 10 antwoorden op mijn vragen" in page and "• 1 uitslag van de zelftest" in page
+    assert "• wanneer je toestemming gaf" in page
+
+
+async def test_withdrawing_says_what_goes_and_what_stays_from_what_is_stored(
+    core: BotCore,
+) -> None:
+    user = await onboarded(core, 607)
+    await complete_selfcheck(user, "Soms")
+    await user.says("/privacy")
+    question = texts_of(await user.taps("Toestemming intrekken en wissen"))
+    going, staying = question.split("Dit blijft:")
+    assert "• 1 uitslag van de zelftest" in going and "• je taal" in staying
+    assert "uitslag" not in staying
+    done = texts_of(await user.taps("Ja, wis mijn antwoorden en uitslagen"))
+    assert "Dit blijft:" in done and "• je taal" in done and "uitslag van" not in done
+    assert "• dat je geen toestemming gaf" in done
+
+
+def test_the_two_erasures_have_labels_that_cannot_be_mixed_up() -> None:
+    content, _ = load()
+    withdraw, erase = (content.messages[k] for k in ("privacy_withdraw_yes", "forget_yes"))
+    assert withdraw != erase and "antwoorden" in withdraw and "alles" in erase
+    assert content.messages["privacy_withdraw"] != content.messages["privacy_forget"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from sqlalchemy import MetaData
     from sqlalchemy.orm import InstrumentedAttribute
 
     from bot.app.dispatch import Context
@@ -89,19 +90,41 @@ class InputOwner:
 @dataclass(frozen=True)
 class PersonalData:
     """One table holding personal data of caregivers: the one list that export, erase, consent
-    withdrawal and the retention sweep read.
+    withdrawal, the retention sweep and the `/privacy` page read (`bot.app.personal_data`).
 
-    `owner` is the column pointing at `caregiver.id`; `timed` the moment a row was given (rows
-    older than the retention period are removed; None: kept while the caregiver is); rows with
-    `kept_without_consent` were asked for on their own (a subscription, a saved steunpunt) and
-    stay when consent to store answers is withdrawn."""
+    `owner` is the column pointing at `caregiver.id`. `label` is a message key naming what the
+    rows are, for the caregiver ("{count} uitslagen van de zelftest"; a `<label>_one` message
+    is needed too); `fields` name single columns instead ((column, message key): "je gemeente"),
+    shown when a row has them set. `timed` is the moment a row was given: rows older than the
+    retention period are removed (None: kept while the caregiver is).
+
+    Withdrawing consent removes the rows, except: with `kept_without_consent` (asked for on
+    their own: a subscription, a saved steunpunt) rows stay, blanking `cleared_on_withdrawal`
+    (column -> value); rows for which `kept_when(registry)` (an SQL condition) holds stay too.
+    `outlives_caregiver`: erasing the caregiver keeps the rows (the owner column is set to
+    NULL) and blanks their columns marked `ERASED_WITH` this owner (a staff member's notices).
+    `transient` (an SQL condition) marks rows that only hold a position, nothing kept: the sweep
+    removes those untouched (`transient_since`) for `TRANSIENT_FOR`.
+
+    Pitfall: `bot.features.load` refuses to start while a table with a foreign key to
+    `caregiver.id` is not registered, so a new feature cannot forget its table."""
 
     model: Any
     owner: InstrumentedAttribute[Any]
+    label: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
     timed: InstrumentedAttribute[Any] | None = None
     kept_without_consent: bool = False
-    # What stays after consent is withdrawn, for rows kept without consent: column -> value.
-    cleared_on_withdrawal: tuple[str, ...] = ()
+    cleared_on_withdrawal: Mapping[str, Any] = field(default_factory=dict)
+    kept_when: Callable[[Registry], Any] | None = None
+    outlives_caregiver: bool = False
+    transient: Any = None
+    transient_since: InstrumentedAttribute[Any] | None = None
+
+    def keys(self) -> list[str]:
+        """The message keys this table needs ("<label>", "<label>_one", each field's key)."""
+        labels = [self.label, f"{self.label}_one"] if self.label else []
+        return labels + [key for _, key in self.fields]
 
 
 @dataclass
@@ -171,7 +194,25 @@ class Registry:
         for table in tables:
             if any(t.model is table.model for t in self.personal_data):
                 raise RegistryConflict(f"personal data table {table.model.__name__} twice")
+            if not table.label and not table.fields:
+                raise RegistryConflict(f"personal data table {table.model.__name__}: no label")
             self.personal_data.append(table)
+
+    def check_personal_data(self, metadata: MetaData) -> None:
+        """Refuse a table of `metadata` that points at `caregiver.id` without being registered:
+        export, erase and withdrawal would miss it."""
+        registered = {t.model.__table__.name for t in self.personal_data}
+        missing = sorted(
+            table.name
+            for table in metadata.sorted_tables
+            if table.name not in registered
+            and any(fk.target_fullname == "caregiver.id" for fk in table.foreign_keys)
+        )
+        if missing:
+            raise RegistryConflict(
+                "tables with personal data not registered (Registry.add_personal_data): "
+                + ", ".join(missing)
+            )
 
     def check(self) -> None:
         """Refuse what single claims cannot see: a command both for staff and for everyone, two

@@ -70,7 +70,8 @@ class Caregiver(Base):
 class DialogState(Base):
     """Where a caregiver is in a dialog: one row per caregiver and unfinished dialog, so a paused
     self-check keeps its place while the check-ins are set up. Which one takes typed input is
-    the open step (`OpenStep.detail`)."""
+    the open step (`OpenStep.detail`). `run_id` NULL marks a view-only pass ("alleen bekijken",
+    nothing stored; see `bot.features.questionnaire`)."""
 
     __tablename__ = "dialog_state"
 

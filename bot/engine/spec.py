@@ -92,6 +92,8 @@ class Dialog:
     menu_label: str | None = None
     menu_order: int = 100
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Who has not consented may still go through it "alleen bekijken": nothing is stored.
+    view_only: bool = False
 
     @property
     def start(self) -> str:
@@ -329,6 +331,7 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
         title=check.text(data, "title", ""),
         intro=check.text(data, "intro", "", required=False),
         requires_consent=bool(data.get("requires_consent", True)),
+        view_only=bool(data.get("view_only", False)),
         progress=bool(data.get("progress", False)),
         steps=steps,
         order=tuple(order),
@@ -344,8 +347,8 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
 
 
 _KNOWN_KEYS = {
-    "id", "version", "command", "title", "intro", "requires_consent", "progress", "steps",
-    "answer_sets", "messages", "menu", "scoring",
+    "id", "version", "command", "title", "intro", "requires_consent", "view_only", "progress",
+    "steps", "answer_sets", "messages", "menu", "scoring",
 }  # fmt: skip
 
 

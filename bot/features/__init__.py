@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app.registry import Registry
+from bot.app.registry import PersonalData, Registry
+from bot.db.models import Base, OpenStep
 from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
@@ -18,6 +19,7 @@ from bot.features.respite import handlers as respite
 from bot.features.situation import handlers as situation
 from bot.features.staff import handlers as staff
 from bot.features.steunpunt import handlers as steunpunt
+from bot.jobs.scheduled import ScheduledMessage
 from bot.text.content import Content, load_content
 
 # Dialog end actions the features provide; dialog files are validated against these names.
@@ -54,5 +56,21 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         registry.feature = name
         register()
     registry.feature = "core"
+    _core_personal_data(registry)
     registry.check()
+    registry.check_personal_data(Base.metadata)
     return content, registry
+
+
+def _core_personal_data(registry: Registry) -> None:
+    """The app's own tables with caregiver data: the open step, and the messages the bot sends
+    by itself (those of kinds asked for without consent stay when it is withdrawn)."""
+    registry.add_personal_data(
+        PersonalData(OpenStep, OpenStep.caregiver_id, label="kept_open_step"),
+        PersonalData(
+            ScheduledMessage,
+            ScheduledMessage.caregiver_id,
+            label="kept_scheduled",
+            kept_when=lambda r: ScheduledMessage.kind.in_(sorted(r.kept_without_consent)),
+        ),
+    )

@@ -17,13 +17,13 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, open_step
 from bot.db.session import rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.broadcast import delivery
-from bot.features.broadcast.models import Broadcast, NoticeOptOut
+from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
 from bot.features.staff.handlers import Scope, scope_name, scopes_of, staff_menu
 from bot.features.staff.models import Location, LocationSubscription, StaffMember
 from bot.features.steunpunt.models import (
@@ -623,3 +623,25 @@ def register(registry: Registry) -> None:
     registry.commands["meldingen"] = on_notices
     registry.buttons[NOTICES_PREFIX] = on_notices_button
     registry.inputs[DRAFT_STEP] = InputOwner(on_draft_input, stop=on_stop_word)
+    # A staff member's notices outlive them for the audit trail, without their name and chat
+    # (`ERASED_WITH`); what reached a caregiver and whom they muted stay until /vergeetmij.
+    registry.add_personal_data(
+        PersonalData(
+            Broadcast,
+            Broadcast.sender_caregiver_id,
+            label="kept_notice_sent",
+            outlives_caregiver=True,
+        ),
+        PersonalData(
+            BroadcastDelivery,
+            BroadcastDelivery.caregiver_id,
+            label="kept_notice_received",
+            kept_without_consent=True,
+        ),
+        PersonalData(
+            NoticeOptOut,
+            NoticeOptOut.caregiver_id,
+            label="kept_notice_opt_out",
+            kept_without_consent=True,
+        ),
+    )

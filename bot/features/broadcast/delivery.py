@@ -221,7 +221,10 @@ async def cancel_planned_of(session: AsyncSession, member_id: int, now: datetime
 
 
 def notice_parts(texts: Texts, source_name: str) -> tuple[str, str]:
-    header = "<b>" + texts.get("notice_header", source=source_name) + "</b>"
+    """The notice's own header and footer. The header starts with two neutral lines: a lock
+    screen shows no source (a steunpunt's or care home's name tells what it is about)."""
+    source = "<b>" + texts.get("notice_header", source=source_name) + "</b>"
+    header = f"{texts.get('notice_preview')}\n\n{source}"
     footer = "<i>" + texts.get("notice_footer", source=source_name) + "</i>"
     return header, footer
 

@@ -15,7 +15,7 @@ from babel.dates import get_day_names
 from sqlalchemy import delete, select
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry, suggested
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
 from bot.app.router import close_step, open_step
 from bot.db.models import DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply
@@ -565,3 +565,12 @@ def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     registry.menu.append(MenuEntry(COMMAND, "menu_checkin", 40))
     registry.scheduled[KIND] = send_checkin
     registry.inputs[NOTE_STEP] = InputOwner(on_note)
+    registry.add_personal_data(
+        PersonalData(CheckinSchedule, CheckinSchedule.caregiver_id, label="kept_checkin_schedule"),
+        PersonalData(
+            CheckinAnswer,
+            CheckinAnswer.caregiver_id,
+            label="kept_checkin_answer",
+            timed=CheckinAnswer.answered_at,
+        ),
+    )

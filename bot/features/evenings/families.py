@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from bot.app.dispatch import Context
-from bot.app.registry import MenuEntry, Registry
+from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.evenings import staff as evenings_staff
 from bot.features.evenings.files import ICS_FILENAME, SUBSCRIBE_PREFIX, evening_ics
-from bot.features.evenings.models import EveningRsvp, FamilyEvening
+from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
     ANSWERS,
     KIND_CANCELLED,
@@ -504,6 +504,8 @@ async def send_cancelled(ctx: Context, row: ScheduledMessage) -> OutMessage | No
         return None
     text = "\n".join(
         [
+            ctx.texts.get("evening_cancelled_preview"),
+            "",
             ctx.texts.get(
                 "evening_cancelled_headline", title=evening.title, location=location.name
             ),
@@ -547,4 +549,19 @@ def register(registry: Registry) -> None:
     )
     # Subscribing to a location is its own request, needing no consent to store answers.
     registry.kept_without_consent.update(KINDS)
+    registry.add_personal_data(
+        PersonalData(
+            EveningRsvp,
+            EveningRsvp.caregiver_id,
+            label="kept_rsvp",
+            timed=EveningRsvp.answered_at,
+            kept_without_consent=True,
+        ),
+        PersonalData(
+            EveningDraft,
+            EveningDraft.caregiver_id,
+            label="kept_evening_draft",
+            kept_without_consent=True,
+        ),
+    )
     evenings_staff.register(registry)

@@ -164,6 +164,16 @@ def answer_buttons(texts: Texts, evening_id: int) -> tuple[tuple[Button, ...], .
     )
 
 
+# Pushed messages (by their headline) start with two neutral lines for lock screens; a card
+# shown in the chat on request does not need them.
+PREVIEWS = {
+    "evening_invite_title": "evening_invite_preview",
+    "evening_reminder_title": "evening_reminder_preview",
+    "evening_changed_headline": "evening_changed_preview",
+    "evening_promoted_headline": "evening_promoted_preview",
+}
+
+
 def evening_message(
     texts: Texts,
     evening: FamilyEvening,
@@ -173,10 +183,13 @@ def evening_message(
     answers: list[EveningRsvp],
     extra: list[str] | None = None,
 ) -> OutMessage:
-    """An invitation, reminder or change: a neutral first line (lock screens), the details, the
-    caregiver's answer, and the answer and calendar buttons."""
+    """An invitation, reminder or change: two neutral lines when pushed (`PREVIEWS`, lock
+    screens), the headline, the details, the caregiver's answer, and the answer and calendar
+    buttons."""
     title = texts.get(headline_key, title=evening.title, location=location.name)
-    lines = [title, *(extra or []), "", *details_lines(texts, evening, location), ""]
+    preview = [texts.get(PREVIEWS[headline_key]), ""] if headline_key in PREVIEWS else []
+    lines = [*preview, title, *(extra or []), ""]
+    lines += [*details_lines(texts, evening, location), ""]
     left = seats_left(evening, answers, rsvp.caregiver_id if rsvp else -1)
     if left == 0 and not (rsvp is not None and rsvp.answer == "yes" and not rsvp.waitlisted):
         lines.append(texts.get("evening_is_full"))

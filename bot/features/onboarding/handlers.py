@@ -6,18 +6,11 @@ Onboarding keeps no extra state: what is still to ask follows from the caregiver
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
-
 from bot.app.dispatch import Context
+from bot.app.personal_data import kept, withdraw
 from bot.app.registry import MenuEntry, Registry
-from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
-from bot.features.respite.models import RespiteAdvice
-from bot.features.situation.models import SituationOffer
-from bot.features.steunpunt.models import CaregiverSteunpunt
-from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
 
 LANGUAGE_KEYS = {"nl": "language_nl", "en": "language_en"}
@@ -30,14 +23,22 @@ def language_question(ctx: Context) -> OutMessage:
     return OutMessage(ctx.texts.get("choose_language"), buttons)
 
 
-def consent_question(ctx: Context, key: str = "consent_question", then: str = "") -> OutMessage:
-    """Ask consent; `then` is the command to continue with after a yes (e.g. the self-check)."""
+def consent_question(
+    ctx: Context,
+    key: str = "consent_question",
+    then: str = "",
+    text: str = "",
+    extra: tuple[Button, ...] = (),
+) -> OutMessage:
+    """Ask consent; `then` is the command to continue with after a yes (e.g. the self-check);
+    `text` replaces the message of `key`, `extra` buttons come after yes and no."""
     suffix = f":{then}" if then else ""
     return OutMessage(
-        ctx.texts.get(key),
+        text or ctx.texts.get(key),
         rows(
             Button(ctx.texts.get("consent_yes"), f"o:consent:yes{suffix}"),
             Button(ctx.texts.get("consent_no"), f"o:consent:no{suffix}"),
+            *extra,
         ),
     )
 
@@ -85,49 +86,67 @@ async def on_help(ctx: Context, event: Event) -> Reply:
     return reply.add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
 
 
+async def kept_lines(ctx: Context, after_withdrawal: bool | None = None) -> list[str]:
+    """What is stored about this caregiver now, one bullet each, from their row and the
+    registered personal-data tables (`bot.app.personal_data.kept`): everything (None), what
+    stays when consent is withdrawn (True), or what withdrawal removes (False)."""
+    texts, caregiver = ctx.texts, ctx.caregiver
+    lines = []
+    if after_withdrawal is not False:
+        if caregiver.locale is not None:
+            lines.append(texts.get("kept_language"))
+        lines.append(texts.get("kept_seen"))
+        if caregiver.consent_at is not None and after_withdrawal is None:
+            lines.append(texts.get("kept_consent"))
+        elif caregiver.consent_declined_at is not None or after_withdrawal:
+            lines.append(texts.get("kept_declined"))
+    for item in await kept(ctx.session, ctx.core.registry, caregiver.id, after_withdrawal):
+        if item.count is None:
+            lines.append(texts.get(item.key))
+        else:
+            lines.append(texts.get_n(item.key, item.count, count=item.count))
+    return [f"• {line}" for line in lines]
+
+
 async def on_privacy(ctx: Context, event: Event) -> Reply:
+    """What is kept, listed from what is actually stored; then who sees it, for how long, and
+    the ways out."""
+    texts = ctx.texts
+    listed = "\n".join([texts.get("privacy_kept_title"), *await kept_lines(ctx)])
     if ctx.has_consent and ctx.caregiver.consent_at is not None:
-        text = ctx.texts.get(
+        text = texts.get(
             "privacy_with_consent",
-            date=ctx.texts.translator.format_date(ctx.caregiver.consent_at),
+            date=texts.translator.format_date(ctx.caregiver.consent_at),
             months=ctx.core.retention.answers_months,
             inactive=ctx.core.retention.inactive_months,
         )
-        button = Button(ctx.texts.get("privacy_withdraw"), "o:privacy:withdraw")
+        button = Button(texts.get("privacy_withdraw"), "o:privacy:withdraw")
     else:
-        text = ctx.texts.get("privacy_without_consent")
-        button = Button(ctx.texts.get("privacy_give"), "o:consent:yes")
+        text = texts.get("privacy_without_consent")
+        button = Button(texts.get("privacy_give"), "o:consent:yes")
     buttons = rows(
         button,
-        Button(ctx.texts.get("privacy_export"), "m:mijngegevens"),
-        Button(ctx.texts.get("privacy_forget"), "m:vergeetmij"),
-        Button(ctx.texts.get("button_menu"), "m:menu"),
+        Button(texts.get("privacy_export"), "m:mijngegevens"),
+        Button(texts.get("privacy_forget"), "m:vergeetmij"),
+        Button(texts.get("button_menu"), "m:menu"),
     )
-    return Reply().add(OutMessage(text, buttons))
+    return Reply().add(OutMessage(listed), OutMessage(text, buttons))
 
 
-async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result, open dialog, check-in, respite advice, guide offer and
-    schedule of this caregiver (consent withdrawn): what the bot would still send by itself
-    goes too."""
-    cid = ctx.caregiver.id
-    tables = (
-        DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice,
-        SituationOffer,
-    )  # fmt: skip
-    for table in tables:
-        await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
-    await ctx.session.execute(
-        delete(ScheduledMessage).where(
-            ScheduledMessage.caregiver_id == cid,
-            ScheduledMessage.kind.not_in(ctx.core.registry.kept_without_consent),
-        )
-    )
-    # The saved steunpunt was asked for explicitly and needs no consent; the postcode does.
-    await ctx.session.execute(
-        update(CaregiverSteunpunt)
-        .where(CaregiverSteunpunt.caregiver_id == cid)
-        .values(postcode=None, flow={})
+async def withdraw_question(ctx: Context) -> OutMessage:
+    """Withdrawing consent: what goes and what stays, from what is stored."""
+    texts = ctx.texts
+    going = await kept_lines(ctx, after_withdrawal=False)
+    lines = [texts.get("privacy_withdraw_confirm") if going else texts.get("privacy_withdraw_none")]
+    lines += going
+    lines += ["", texts.get("privacy_withdraw_stays"), *await kept_lines(ctx, True)]
+    lines += ["", texts.get("privacy_withdraw_final")]
+    return OutMessage(
+        "\n".join(lines),
+        rows(
+            Button(texts.get("privacy_withdraw_yes"), "o:privacy:confirm"),
+            Button(texts.get("privacy_withdraw_no"), "o:privacy:keep"),
+        ),
     )
 
 
@@ -168,21 +187,18 @@ async def on_option(ctx: Context, event: Event) -> Reply:
         return reply.add(OutMessage(text), ctx.menu_message())
     if what == "privacy" and value == "withdraw" and ctx.has_consent:
         return Reply(pressed_label=ctx.texts.get("privacy_withdraw")).add(
-            OutMessage(
-                ctx.texts.get("privacy_withdraw_confirm"),
-                rows(
-                    Button(ctx.texts.get("privacy_withdraw_yes"), "o:privacy:confirm"),
-                    Button(ctx.texts.get("privacy_withdraw_no"), "o:privacy:keep"),
-                ),
-            )
+            await withdraw_question(ctx)
         )
     if what == "privacy" and value == "confirm" and ctx.has_consent:
-        await forget_answers(ctx)
+        await withdraw(ctx.session, ctx.core.registry, ctx.caregiver.id)
         caregiver.consent_version = None
         caregiver.consent_at = None
         caregiver.consent_declined_at = ctx.now
+        await ctx.session.flush()
+        staying = "\n".join([ctx.texts.get("privacy_withdrawn"), *await kept_lines(ctx)])
         return Reply(pressed_label=ctx.texts.get("privacy_withdraw_yes")).add(
-            OutMessage(ctx.texts.get("privacy_withdrawn")), ctx.menu_message()
+            OutMessage(f"{staying}\n\n{ctx.texts.get('privacy_withdrawn_more')}"),
+            ctx.menu_message(),
         )
     if what == "privacy" and value == "keep":
         return Reply(pressed_label=ctx.texts.get("privacy_withdraw_no")).add(

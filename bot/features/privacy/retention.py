@@ -1,8 +1,9 @@
 """Keeping personal data no longer than needed: old answers go, inactive caregivers are asked once.
 
-A periodic sweep removes answers and results older than the retention period, asks caregivers who
-have not been in contact for a long time whether to keep their data (a scheduled message, sent by
-the scheduling tick like any other), and erases those who did not answer within the grace period.
+A periodic sweep removes answers and results older than the retention period (every table
+registered with a time, `PersonalData.timed`), asks caregivers who have not been in contact for a
+long time whether to keep their data (a scheduled message, sent by the scheduling tick like any
+other), and erases those who did not answer within the grace period.
 """
 
 from __future__ import annotations
@@ -12,32 +13,19 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import and_, exists, select
 
 from bot.app.dispatch import BotCore, Context
+from bot.app.personal_data import erase, remove_expired
 from bot.app.registry import Registry
-from bot.db.models import Answer, Caregiver, DialogRun, Result
-from bot.db.session import rowcount
+from bot.db.models import Caregiver
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.features.checkin.models import CheckinAnswer
-from bot.features.evenings.models import EveningRsvp
-from bot.features.privacy.handlers import forget_caregiver
-from bot.features.respite.models import RespiteAdvice
 from bot.jobs.scheduled import ScheduledMessage, schedule
 
 log = logging.getLogger(__name__)
 ASK_KIND = "retention_ask"
 SWEEP_BATCH = 1000
-# Answers of every kind with the moment they were given; a feature storing answers adds its own.
-TIMED_ANSWERS = (
-    (Answer, Answer.answered_at),
-    (Result, Result.completed_at),
-    (CheckinAnswer, CheckinAnswer.answered_at),
-    (DialogRun, DialogRun.started_at),
-    (RespiteAdvice, RespiteAdvice.advised_at),
-    (EveningRsvp, EveningRsvp.answered_at),
-)
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
 
@@ -64,9 +52,9 @@ async def sweep(core: BotCore) -> SweepReport:
     answers_cutoff = months_before(now, policy.answers_months)
     inactive_cutoff = months_before(now, policy.inactive_months)
     async with core.db.transaction() as session:
-        for model, moment in TIMED_ANSWERS:
-            result = await session.execute(delete(model).where(moment < answers_cutoff))
-            report.answers_removed += rowcount(result)
+        # Every registered table with a time (`PersonalData.timed`), and positions of view-only
+        # dialogs left halfway (`PersonalData.transient`).
+        report.answers_removed += await remove_expired(session, core.registry, answers_cutoff, now)
 
         asked_since_contact = exists().where(
             ScheduledMessage.caregiver_id == Caregiver.id,
@@ -99,7 +87,7 @@ async def sweep(core: BotCore) -> SweepReport:
             )
         )
         for caregiver in expired:
-            await forget_caregiver(session, caregiver)
+            await erase(session, core.registry, caregiver)
         report.erased = len(expired)
     if report.answers_removed or report.asked or report.erased:
         log.info("retention sweep: %s", report)
@@ -126,7 +114,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
             OutMessage(texts.get("retention_kept")), ctx.menu_message()
         )
     if event.text == "r:erase":
-        await forget_caregiver(ctx.session, ctx.caregiver)
+        await erase(ctx.session, ctx.core.registry, ctx.caregiver)
         return Reply(pressed_label=texts.get("retention_erase")).add(
             OutMessage(texts.get("forget_done"))
         )

@@ -2,6 +2,12 @@
 
 Also the scored-questionnaire result (score, band, next steps, humans to contact, the change since
 last time) and `/resultaten`. Any dialog file with a `command` becomes a command and a menu entry.
+
+"Alleen bekijken" (a dialog with `view_only`, for who has not consented): no run, no answers,
+no result. The position lives in the caregiver's `dialog_state` row with `run_id` NULL, the
+mark of a view-only pass; the row goes at the result and at "stop", and the retention sweep
+removes one left halfway after a day (`PersonalData.transient`). One row like any dialog's keeps
+the router, back, resume and double taps as they are, instead of a second way to hold a place.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry, suggested
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
 from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
@@ -36,13 +42,25 @@ RESULT_ACTION = "questionnaire.result"
 STEP_OWNER = "dialog"
 STEP_EXPECTS = ("text", "location", "contact", "unsupported")
 RESULTS_SHOWN = 10
+VIEW_PREFIX = "qv"
 
 
-async def open_dialog(ctx: Context, dialog: Dialog) -> Reply:
-    """Start `dialog`, or resume it at the same question with earlier answers kept."""
-    if dialog.requires_consent and not ctx.has_consent:
-        return Reply().add(consent_question(ctx, "consent_needed", then=dialog.command or ""))
+def _view_only(row: DialogState) -> bool:
+    return row.run_id is None
+
+
+async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> Reply:
+    """Start `dialog`, or resume it at the same question with earlier answers kept; with
+    `view_only` (no consent, a dialog that allows it) nothing is stored."""
+    if dialog.requires_consent and not ctx.has_consent and not (view_only and dialog.view_only):
+        return Reply().add(_consent_needed(ctx, dialog))
+    view_only = view_only and not ctx.has_consent
     row = await ctx.session.get(DialogState, (ctx.caregiver.id, dialog.id))
+    if row is not None and _view_only(row) != view_only:
+        # A view-only pass after consent, or a stored one without: start again, the other way.
+        await ctx.session.delete(row)
+        await ctx.session.flush()
+        row = None
     if row is not None and row.dialog_version == dialog.version:
         state = State.from_json(dialog.id, dialog.version, row.data)
         state.paused = False
@@ -53,25 +71,51 @@ async def open_dialog(ctx: Context, dialog: Dialog) -> Reply:
             OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
             render_question(dialog, state, ctx.texts),
         )
-    run = DialogRun(
-        caregiver_id=ctx.caregiver.id,
-        dialog_id=dialog.id,
-        dialog_version=dialog.version,
-        started_at=ctx.now,
-    )
-    ctx.session.add(run)
-    await ctx.session.flush()
+    run_id = None
+    if not view_only:
+        run = DialogRun(
+            caregiver_id=ctx.caregiver.id,
+            dialog_id=dialog.id,
+            dialog_version=dialog.version,
+            started_at=ctx.now,
+        )
+        ctx.session.add(run)
+        await ctx.session.flush()
+        run_id = run.id
     state = start(dialog)
     if row is None:
         row = DialogState(caregiver_id=ctx.caregiver.id, dialog_id=dialog.id)
         ctx.session.add(row)
-    row.dialog_version, row.run_id = dialog.version, run.id
+    row.dialog_version, row.run_id = dialog.version, run_id
     row.data, row.updated_at = state.to_json(), ctx.now
     await _hold_step(ctx, dialog)
     reply = Reply()
-    if dialog.intro:
+    if view_only:
+        reply.add(OutMessage(ctx.texts.dialog_message(dialog, "view_only_intro")))
+    elif dialog.intro:
         reply.add(OutMessage(ctx.texts.tr(dialog.intro)))
     return reply.add(render_question(dialog, state, ctx.texts))
+
+
+def _consent_needed(ctx: Context, dialog: Dialog) -> OutMessage:
+    """The consent question before a dialog that stores answers; beside it "Alleen bekijken,
+    niets bewaren" when the dialog allows that."""
+    then = dialog.command or ""
+    if not dialog.view_only:
+        return consent_question(ctx, "consent_needed", then=then)
+    text = f"{ctx.texts.get('consent_needed')}\n\n{ctx.texts.get('view_only_offer')}"
+    view = Button(ctx.texts.get("view_only_button"), f"{VIEW_PREFIX}:{dialog.id}")
+    return consent_question(ctx, then=then, text=text, extra=(view,))
+
+
+async def on_view_only(ctx: Context, event: Event) -> Reply:
+    """ "Alleen bekijken, niets bewaren" pressed: the dialog without storing anything."""
+    dialog = ctx.content.dialogs.get(event.text.partition(":")[2])
+    if dialog is None or not dialog.view_only:
+        return ctx.stale_button()
+    reply = await open_dialog(ctx, dialog, view_only=True)
+    reply.pressed_label = ctx.texts.get("view_only_button")
+    return reply
 
 
 async def _hold_step(ctx: Context, dialog: Dialog) -> None:
@@ -114,7 +158,8 @@ async def continue_dialog(
 
 
 async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcome) -> None:
-    for recorded in outcome.recorded:
+    view_only = _view_only(row)
+    for recorded in outcome.recorded if not view_only else ():
         ctx.session.add(
             Answer(
                 run_id=row.run_id,
@@ -129,15 +174,21 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
     if not outcome.completed:
         row.data = outcome.state.to_json()
         row.updated_at = ctx.now
-        if outcome.state.paused:
+        if outcome.state.paused and view_only:
+            # Nothing is kept, not even the place: a view-only pass ends at "stop".
+            await close_step(ctx, STEP_OWNER)
+            await ctx.session.delete(row)
+            outcome.reply.messages[:] = [OutMessage(ctx.texts.get("view_only_stopped"))]
+            outcome.reply.add(ctx.menu_message())
+        elif outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
         else:
             await _hold_step(ctx, dialog)
         return
     await close_step(ctx, STEP_OWNER)
-    run = await ctx.session.get(DialogRun, row.run_id)
-    assert run is not None
-    run.completed_at = ctx.now
+    run = await ctx.session.get(DialogRun, row.run_id) if not view_only else None
+    if run is not None:
+        run.completed_at = ctx.now
     await ctx.session.delete(row)
     action = ctx.core.registry.actions[dialog.steps[outcome.state.step].action or ""]
     outcome.reply.add(*await action(ctx, dialog, run, outcome.state))
@@ -213,26 +264,29 @@ def _heavy(dialog: Dialog, band: Band) -> bool:
 
 
 async def questionnaire_result(
-    ctx: Context, dialog: Dialog, run: DialogRun, state: State
+    ctx: Context, dialog: Dialog, run: DialogRun | None, state: State
 ) -> list[OutMessage]:
     """Score the answers, store the Result, and explain it with next steps and humans to contact.
 
     A heavy result shows the caregiver's own steunpunt (its card, or a button to find it); an
     urgent answer lifts the band (`lifted_band`) and brings the contacts of acute exhaustion.
-    Each contact is named once.
+    Each contact is named once. Without a run (view only) nothing is stored or compared, and the
+    result says so and offers consent.
     """
     texts = ctx.texts
     score, urgent = _score(dialog, state)
     band = lifted_band(dialog, score, urgent)
-    previous = (
-        await ctx.session.execute(
-            select(Result)
-            .where(Result.caregiver_id == ctx.caregiver.id, Result.dialog_id == dialog.id)
-            .order_by(Result.completed_at.desc(), Result.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if ctx.has_consent:
+    previous = None
+    if run is not None:
+        previous = (
+            await ctx.session.execute(
+                select(Result)
+                .where(Result.caregiver_id == ctx.caregiver.id, Result.dialog_id == dialog.id)
+                .order_by(Result.completed_at.desc(), Result.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    if run is not None and ctx.has_consent:
         ctx.session.add(
             Result(
                 run_id=run.id,
@@ -266,7 +320,8 @@ async def questionnaire_result(
             texts.get("result_next_steps"),
             *(f"• {texts.tr(s)}" for s in band.next_steps),
         ]
-    lines += ["", f"<i>{texts.get('result_disclaimer')}</i>"]
+    disclaimer = texts.get("result_disclaimer" if run is not None else "view_only_result")
+    lines += ["", f"<i>{disclaimer}</i>"]
     messages = [OutMessage("\n".join(lines))]
     contacts = list(band.contacts)
     if urgent:
@@ -282,6 +337,8 @@ async def questionnaire_result(
         else:
             find_steunpunt = "steunpunt" in ctx.core.registry.commands
     buttons = [Button(texts.get("button_menu"), "m:menu")]
+    if run is None and not ctx.has_consent:
+        buttons.insert(0, Button(texts.get("privacy_give"), "o:consent:yes"))
     if find_steunpunt:
         buttons.insert(0, Button(texts.get("distress_find_steunpunt"), "m:steunpunt"))
     if previous is None and ctx.has_consent and "checkin" in ctx.core.registry.commands:
@@ -341,7 +398,24 @@ async def on_results(ctx: Context, event: Event) -> Reply:
 
 def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     registry.actions[RESULT_ACTION] = questionnaire_result
+    # The engine's tables: every dialog's position, runs, answers and results.
+    registry.add_personal_data(
+        PersonalData(
+            DialogState,
+            DialogState.caregiver_id,
+            label="kept_dialog_state",
+            # A view-only pass left halfway: only a place, removed after a day.
+            transient=DialogState.run_id.is_(None),
+            transient_since=DialogState.updated_at,
+        ),
+        PersonalData(
+            DialogRun, DialogRun.caregiver_id, label="kept_dialog_run", timed=DialogRun.started_at
+        ),
+        PersonalData(Answer, Answer.caregiver_id, label="kept_answer", timed=Answer.answered_at),
+        PersonalData(Result, Result.caregiver_id, label="kept_result", timed=Result.completed_at),
+    )
     registry.buttons["q"] = on_dialog_button
+    registry.buttons[VIEW_PREFIX] = on_view_only
     registry.inputs[STEP_OWNER] = InputOwner(
         continue_dialog, stop=on_step_word, back=on_step_word, own_answer=is_own_answer
     )

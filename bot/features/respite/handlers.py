@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from bot.app.dispatch import Context
-from bot.app.registry import Registry, suggested
+from bot.app.registry import PersonalData, Registry, suggested
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.flow import Event, State
@@ -515,6 +515,14 @@ class Respite:
 
 
 def register(registry: Registry, content: Content, directory: Path = DIALOGS_DIR) -> None:
+    registry.add_personal_data(
+        PersonalData(
+            RespiteAdvice,
+            RespiteAdvice.caregiver_id,
+            label="kept_respite_advice",
+            timed=RespiteAdvice.advised_at,
+        )
+    )
     dialog = content.dialogs.get(DIALOG_ID)
     if dialog is None:
         return

@@ -215,5 +215,10 @@ def register(registry: Registry, content: Content, directory: Path = DIALOGS_DIR
     registry.actions[WORK_ACTION] = feature.on_work_summary
     registry.suggestions.append(feature.suggest)
     registry.add_personal_data(
-        PersonalData(SituationOffer, SituationOffer.caregiver_id, timed=SituationOffer.offered_at)
+        PersonalData(
+            SituationOffer,
+            SituationOffer.caregiver_id,
+            label="kept_situation_offer",
+            timed=SituationOffer.offered_at,
+        )
     )

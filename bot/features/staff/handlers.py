@@ -20,12 +20,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
-from bot.app.registry import Registry
+from bot.app.registry import PersonalData, Registry
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
-from bot.features.staff.models import Location, StaffInvite, StaffMember
+from bot.features.staff.models import Location, LocationSubscription, StaffInvite, StaffMember
 from bot.features.steunpunt.models import Steunpunt
 
 INVITE_PREFIX = "staff"
@@ -358,5 +358,21 @@ async def on_staff_menu(ctx: Context, event: Event) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.staff_check = is_staff
+    # Staff work and subscriptions are asked for on their own: withdrawing consent keeps them. A
+    # used invitation stays for the audit trail, without the link to who used it.
+    registry.add_personal_data(
+        PersonalData(
+            StaffMember, StaffMember.caregiver_id, label="kept_staff", kept_without_consent=True
+        ),
+        PersonalData(
+            StaffInvite, StaffInvite.used_by, label="kept_staff_invite", outlives_caregiver=True
+        ),
+        PersonalData(
+            LocationSubscription,
+            LocationSubscription.caregiver_id,
+            label="kept_subscription",
+            kept_without_consent=True,
+        ),
+    )
     registry.start_payloads[INVITE_PREFIX] = on_invite_link
     registry.staff_commands["medewerker"] = on_staff_menu

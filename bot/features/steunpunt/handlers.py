@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
@@ -386,3 +386,19 @@ def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     registry.menu.append(MenuEntry(COMMAND, "menu_steunpunt", 30))
     registry.inputs[SEARCH_STEP] = InputOwner(finder.on_input)
     registry.help_cards.append(finder.help_card)
+    # The saved steunpunt and municipality were asked for on their own and need no consent;
+    # the postcode and a search in progress do.
+    registry.add_personal_data(
+        PersonalData(
+            CaregiverSteunpunt,
+            CaregiverSteunpunt.caregiver_id,
+            fields=(
+                ("municipality_code", "kept_municipality"),
+                ("steunpunt_key", "kept_steunpunt"),
+                ("postcode", "kept_postcode"),
+                ("flow", "kept_steunpunt_search"),
+            ),
+            kept_without_consent=True,
+            cleared_on_withdrawal={"postcode": None, "flow": {}},
+        )
+    )
