@@ -16,6 +16,7 @@ from bot.features.privacy import retention
 from bot.features.questionnaire import handlers as questionnaire
 from bot.features.respite import handlers as respite
 from bot.features.staff import handlers as staff
+from bot.features.steunpunt import card as steunpunt_card
 from bot.features.steunpunt import handlers as steunpunt
 from bot.text.content import Content, load_content
 
@@ -27,6 +28,8 @@ ACTIONS = (
     checkin.SAVE_ACTION,
     checkin.PAUSE_ACTION,
     checkin.OFF_ACTION,
+    steunpunt_card.PREVIEW_ACTION,
+    steunpunt_card.MUNICIPALITY_ACTION,
 )
 
 
