@@ -96,7 +96,9 @@ def test_e_mail_addresses() -> None:
 def test_a_checked_text_step_stores_the_canonical_value_and_asks_again_kindly(
     texts,  # noqa: F811
 ) -> None:
-    walk = Walk(form({"id": "phone", "type": "text", "check": "phone_nl", "text": "Nummer?"}), texts)
+    walk = Walk(
+        form({"id": "phone", "type": "text", "check": "phone_nl", "text": "Nummer?"}), texts
+    )
     answer = walk.says("bel me maar")
     assert "Dat is geen Nederlands telefoonnummer" in answer and "Nummer?" in answer
     assert walk.state.step == "phone"

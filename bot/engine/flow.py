@@ -219,8 +219,8 @@ _NUMBER = re.compile(r"\s*(-?\d{1,9})\s*")
 
 def _valid(step: Step, typed: str, now: datetime | None) -> str:
     """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed) or as
-    its `check` returns it ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time ("10:30") or a moment (ISO, UTC); raises
-    `Invalid` with the reason."""
+    its `check` returns it ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time
+    ("10:30") or a moment (ISO, UTC); raises `Invalid` with the reason."""
     text = typed.strip()
     if step.type == "text":
         if len(text) < max(step.min or 1, 1):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -136,7 +136,9 @@ async def current_value(session: AsyncSession, steunpunt: Steunpunt, field: str)
     return value
 
 
-async def _apply(session: AsyncSession, steunpunt: Steunpunt, field: str, value: str | None) -> None:
+async def _apply(
+    session: AsyncSession, steunpunt: Steunpunt, field: str, value: str | None
+) -> None:
     if field != MUNICIPALITIES:
         setattr(steunpunt, field, value or None)
         return
@@ -335,7 +337,7 @@ class CardEditor:
             names = [await self._name(ctx, code) for code in value.split(";")]
             text = texts.get("card_preview_municipalities", municipalities=", ".join(names))
         else:
-            changed = replace(CardData.of(steunpunt), **{field: value})
+            changed = CardData(**{**asdict(CardData.of(steunpunt)), field: value})
             text = "\n\n".join([texts.get("card_preview"), card_text(texts, changed)])
         buttons = rows(
             Button(texts.get("card_save"), f"{PREFIX}:ok:{draft.token}"),

@@ -33,7 +33,6 @@ from bot.features.steunpunt.models import (
     SteunpuntMunicipality,
     SteunpuntPostcode,
 )
-from bot.text.fields import parse_phone, valid_email, valid_url
 from bot.features.steunpunt.places import (
     ATTRIBUTION,
     LayerMunicipality,
@@ -41,6 +40,7 @@ from bot.features.steunpunt.places import (
     national_layer,
     normalise_name,
 )
+from bot.text.fields import parse_phone, valid_email, valid_url
 
 # What a steunpunt may offer; each has a label `service_<name>` in dialogs/steunpunt.yaml.
 SERVICES = ("informatie", "consulent", "respijt", "lotgenoten", "cursussen", "waardering",

@@ -16,6 +16,8 @@ from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.engine.spec import DIALOGS_DIR, DialogError, load_yaml
+from bot.features.steunpunt import card as card_editing
+from bot.features.steunpunt.card import CardData, card_text
 from bot.features.steunpunt.directory import (
     Found,
     Place,
@@ -29,8 +31,6 @@ from bot.features.steunpunt.directory import (
     steunpunt_by_key,
     suggest_places,
 )
-from bot.features.steunpunt import card as card_editing
-from bot.features.steunpunt.card import CardData, card_text
 from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt
 from bot.features.steunpunt.places import PlacesLayer, national_layer
 
