@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.dispatch import BotCore
+from bot.features.steunpunt.directory import directory_yaml, export_directory, import_file
 from bot.features.steunpunt.models import Steunpunt, SteunpuntChange
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, onboarded, staff_user
@@ -255,3 +256,24 @@ async def test_a_staff_member_who_is_erased_leaves_the_change_without_their_name
     assert change.new_value == "nieuw@example.org"
     _, listing = await operator(directory, "steunpunt", "changes")
     assert "by (erased)" in listing
+
+
+async def test_an_import_of_other_steunpunten_keeps_what_staff_changed(
+    directory: BotCore,  # noqa: F811
+) -> None:
+    anna = await staff_user(directory, 681, steunpunt_key=DEN_BOSCH)
+    await edits(anna, "Wat jullie doen", "Elke dinsdag koffie in het buurthuis")
+    await anna.taps("Opslaan")
+    async with directory.db.transaction() as session:
+        exported = await export_directory(session)
+        own = next(s for s in exported["steunpunten"] if s["key"] == DEN_BOSCH)
+        assert own["services_text"] == "Elke dinsdag koffie in het buurthuis"
+        heusden = next(s for s in exported["steunpunten"] if s["key"] == HEUSDEN)
+        plan = await import_file(
+            session, "heusden.yaml", directory_yaml({"steunpunten": [heusden]})
+        )
+    assert plan.changed == [] and plan.added == []
+    assert (await card_of(directory)).services_text == "Elke dinsdag koffie in het buurthuis"
+    assert "In hun eigen woorden: Elke dinsdag koffie" in await caregiver_finds(
+        directory, 682, "5211"
+    )

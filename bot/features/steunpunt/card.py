@@ -433,10 +433,14 @@ class CardEditor:
         if action == "ok" and token_matches and draft.field in FIELDS:
             member = await self._member(ctx, steunpunt.key)
             assert member is not None  # `_draft` checked it in this transaction
-            await change_card(
-                ctx.session, steunpunt, draft.field, draft.value, ctx.now,
-                member=member, name=ctx.display_name or member.display_name,
-            )  # fmt: skip
+            try:
+                await change_card(
+                    ctx.session, steunpunt, draft.field, draft.value, ctx.now,
+                    member=member, name=ctx.display_name or member.display_name,
+                )  # fmt: skip
+            except CardError:  # a municipality left the directory since the preview
+                draft.field = draft.value = draft.token = None
+                return Reply().add(self._more(ctx, "card_not_saved"))
             await ctx.session.delete(draft)
             return Reply(pressed_label=texts.get("card_save")).add(self._more(ctx, "card_saved"))
         return ctx.stale_button()
