@@ -1,5 +1,5 @@
 """Command line: `python -m bot` run, serve, chat, db, directory, webhook, staff, location,
-notice."""
+notice, steunpunt."""
 
 from __future__ import annotations
 
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
             return asyncio.run(directory(settings, args))
-        elif args.mode in ("staff", "location"):
+        elif args.mode in ("staff", "location", "notice", "steunpunt"):
             # Links name the bot: by --bot-username, BOT_USERNAME, or the token (getMe).
             settings = _settings(require_token=False)
             logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -81,7 +81,7 @@ async def test_a_postcode_finds_the_steunpunt_and_saving_keeps_it(core: BotCore)
     assert plain(first.text) == "Het steunpunt voor 's-Hertogenbosch:" and first.remove_keyboard
     text = plain(card.text)
     assert text.startswith(DEN_BOSCH) and "(voorbeeldgegevens)" in text
-    assert "Telefoon: +31 73 000 0000" in text and "mantelzorgconsulent" in text
+    assert "Telefoon: 073 000 0000 (+31 73 000 0000)" in text and "mantelzorgconsulent" in text
     assert "E-mail: mantelzorg-denbosch@example.org" in text and "Open: ma t/m vr" in text
     website = card.buttons[0][0]
     assert website.url == "https://example.org/steunpunt-den-bosch"

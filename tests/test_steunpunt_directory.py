@@ -26,10 +26,8 @@ from bot.features.steunpunt.directory import (
     find_by_name,
     find_by_postcode,
     find_by_ref,
-    format_phone,
     import_file,
     normalise_name,
-    parse_phone,
     parse_postcode,
     parse_query,
     places_named,
@@ -153,29 +151,6 @@ def test_names_match_whatever_the_case(name: str) -> None:
 )
 def test_place_names_ignore_case_accents_and_punctuation(typed: str, key: str) -> None:
     assert normalise_name(typed) == key
-
-
-@pytest.mark.parametrize(
-    ("typed", "stored", "shown"),
-    [
-        ("073-0000000", "+31730000000", "+31 73 000 0000"),
-        ("(0413) 00 00 00", "+31413000000", "+31 413 00 0000"),
-        ("06 1234 5678", "+31612345678", "+31 6 1234 5678"),
-        ("+31 20 000 0000", "+31200000000", "+31 20 000 0000"),
-        ("0031 70 000 0000", "+31700000000", "+31 70 000 0000"),
-        ("0800-0113", "08000113", "08000113"),
-    ],
-)
-def test_phone_numbers_are_stored_and_shown_in_a_tappable_form(
-    typed: str, stored: str, shown: str
-) -> None:
-    assert parse_phone(typed) == stored
-    assert format_phone(stored) == shown
-
-
-@pytest.mark.parametrize("typed", ["12345", "073-000000", "+32 2 000 0000", "bel ons"])
-def test_malformed_phone_numbers_are_refused(typed: str) -> None:
-    assert parse_phone(typed) is None
 
 
 def test_distances_follow_the_earth() -> None:

@@ -1,7 +1,8 @@
-"""Operator commands for staff, locations and notices: `python -m bot staff ...`, `location ...`
-(add, set, list, and qr: the families' subscription link and a printable A4 poster with its QR
-code) and `notice ...` (list, cancel: the operator can stop any staff notice). The bot's username
-comes from --bot-username or BOT_USERNAME when Telegram is not asked.
+"""Operator commands for staff, locations, notices and steunpunt cards: `python -m bot staff ...`,
+`location ...` (add, set, list, and qr: the families' subscription link and a printable A4 poster
+with its QR code), `notice ...` (list, cancel: the operator can stop any staff notice) and
+`steunpunt ...` (changes, undo: what staff changed on their cards, and putting a value back).
+The bot's username comes from --bot-username or BOT_USERNAME when Telegram is not asked.
 
 Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
 """
@@ -25,11 +26,13 @@ from bot.features.evenings.files import poster_pdf, poster_png, subscribe_link
 from bot.features.evenings.plan import replan_location
 from bot.features.staff import handlers as staff
 from bot.features.staff.models import Location
+from bot.features.steunpunt import card
 from bot.transport.terminal import plain
 
 UsernameLookup = Callable[[], Awaitable[str]]
 OPEN_NOTICES = ("scheduled", "sending")
 NOTICE_LIST_LENGTH = 50
+CHANGES_SHOWN = 20
 T = TypeVar("T")
 
 
@@ -63,6 +66,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     notice_cancel.add_argument("notice_id", type=int)
 
+    cards = sub.add_parser("steunpunt", help="steunpunt cards as staff changed them: changes, undo")
+    card_actions = cards.add_subparsers(dest="action", required=True)
+    changes = card_actions.add_parser("changes", help="recent card changes, newest first")
+    changes.add_argument("--limit", type=_positive, default=CHANGES_SHOWN, metavar="N",
+                         help="how many (default %(default)s)")  # fmt: skip
+    undo = card_actions.add_parser(
+        "undo", help="put the old value of a change back (id from steunpunt changes)"
+    )
+    undo.add_argument("change_id", type=int)
+
     places = sub.add_parser("location", help="care-home locations: add, set, list, qr")
     place_actions = places.add_subparsers(dest="action", required=True)
     add = place_actions.add_parser("add", help="add a location")
@@ -89,6 +102,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="poster file name, without or with .png (default: poster-<key>)"
     )
     _username_argument(qr)
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10000, got {text!r}")
+    return number
 
 
 def _username_argument(parser: argparse.ArgumentParser) -> None:
@@ -135,8 +158,10 @@ async def run(
             return await _location(db, clock, args, username, out)
         if args.mode == "notice":
             return await _notice(db, clock, args, out)
+        if args.mode == "steunpunt":
+            return await _card(db, clock, args, out)
         return await _staff(db, clock, args, username, out)
-    except staff.StaffError as exc:
+    except (staff.StaffError, card.CardError) as exc:
         print(f"error: {exc}", file=out)
         return 1
 
@@ -305,4 +330,42 @@ async def _notice(db: Database, clock: Clock, args: argparse.Namespace, out: Tex
         f"not sent: {progress.cancelled}",
         file=out,
     )
+    return 0
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "(empty)"
+    text = " ".join(value.split())
+    return repr(text if len(text) <= 60 else text[:59] + "…")
+
+
+async def _card(db: Database, clock: Clock, args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "undo":
+        async with db.transaction() as session:
+            change = await card.undo_change(session, args.change_id, clock.now())
+        print(
+            f"change {args.change_id} undone: {change.field} of {change.steunpunt_key} is "
+            f"{_shown(change.new_value)} again (kept as change {change.id})",
+            file=out,
+        )
+        return 0
+    async with db.transaction() as session:
+        changes = await card.recent_changes(session, args.limit)
+        undone = await card.undone_by(session, [c.id for c in changes])
+    if not changes:
+        print("no changes", file=out)
+    for change in changes:
+        who = (
+            f"by {change.staff_name or '(erased)'} (staff member {change.staff_member_id or '-'})"
+            if change.source == "staff"
+            else f"by the operator (undo of {change.undo_of})"
+        )
+        note = f"\tundone by {undone[change.id]}" if change.id in undone else ""
+        print(
+            f"{change.id}\t{change.changed_at:%Y-%m-%d %H:%M} UTC\t{change.steunpunt_key}\t"
+            f"{change.field}\t{_shown(change.old_value)} -> {_shown(change.new_value)}\t{who}"
+            f"{note}",
+            file=out,
+        )
     return 0

@@ -18,6 +18,7 @@ from bot.engine.output import Button, OutMessage, Reply
 from bot.engine.spec import Dialog, Option, Step
 from bot.text.content import Texts
 from bot.text.dates import WhenError, local_date, parse_date, parse_datetime, parse_time
+from bot.text.fields import CHECKS, FieldError
 
 EventKind = Literal["command", "text", "button", "location", "contact", "unsupported"]
 BACK, PAUSE, SKIP = "back", "stop", "skip"
@@ -217,15 +218,20 @@ _NUMBER = re.compile(r"\s*(-?\d{1,9})\s*")
 
 
 def _valid(step: Step, typed: str, now: datetime | None) -> str:
-    """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed), a
-    number ("12"), a date ("2026-12-24"), a time ("10:30") or a moment (ISO, UTC); raises
-    `Invalid` with the reason."""
+    """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed) or as
+    its `check` returns it ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time
+    ("10:30") or a moment (ISO, UTC); raises `Invalid` with the reason."""
     text = typed.strip()
     if step.type == "text":
         if len(text) < max(step.min or 1, 1):
             raise Invalid("typed_text_short")
         if step.max is not None and len(text) > step.max:
             raise Invalid("typed_text_long", max=step.max, length=len(text))
+        if step.check:
+            try:
+                return CHECKS[step.check](text)
+            except FieldError as error:
+                raise Invalid(error.key, **error.values) from None
         return text
     if step.type == "number":
         match = _NUMBER.fullmatch(text)

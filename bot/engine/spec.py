@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from bot.text.fields import CHECKS
+
 DIALOGS_DIR = Path(__file__).resolve().parent.parent.parent / "dialogs"
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Steps that take what the caregiver types (or shares), validated, with back and stop.
@@ -45,7 +47,10 @@ class Step:
     Typed steps: `min`/`max` bound a number, the length of a text (default at most 500) or a
     date in days from today; `optional` adds a skip button (the answer is then ""); `options`
     are shortcut buttons, each standing for a typed answer (`typed`); `error` replaces the
-    general re-ask when the input does not fit."""
+    general re-ask when the input does not fit. A text step may name a `check` from
+    `bot.text.fields.CHECKS` (`phone_nl`, `https_url`, `email`): after the length bounds, the
+    check turns the text into the value stored ("073-1234567" -> "+31731234567") or asks again
+    with its own message ("Dat is geen Nederlands telefoonnummer...")."""
 
     id: str
     type: str
@@ -58,6 +63,7 @@ class Step:
     optional: bool = False
     error: str = ""
     button: str = ""  # location and contact steps: the label of the share button
+    check: str = ""  # text steps: the name of a check in bot.text.fields.CHECKS
 
     @property
     def typed(self) -> bool:
@@ -238,6 +244,11 @@ def _typed_step(
         check.fail(f"{path}.optional", "expected true or false")
         optional = False
     button = check.text(raw, "button", path, required=step_type in ("location", "contact"))
+    value_check = raw.get("check", "")
+    if value_check and step_type != "text":
+        check.fail(f"{path}.check", "only a text step has a check")
+    elif value_check not in ("", *CHECKS):
+        check.fail(f"{path}.check", f"unknown check {value_check!r} (known: {', '.join(CHECKS)})")
     return Step(
         id=step_id,
         type=step_type,
@@ -249,6 +260,7 @@ def _typed_step(
         optional=optional,
         error=check.text(raw, "error", path, required=False),
         button=button,
+        check=value_check if isinstance(value_check, str) else "",
     )
 
 

@@ -18,6 +18,7 @@ from bot.features.questionnaire import handlers as questionnaire
 from bot.features.respite import handlers as respite
 from bot.features.situation import handlers as situation
 from bot.features.staff import handlers as staff
+from bot.features.steunpunt import card as steunpunt_card
 from bot.features.steunpunt import handlers as steunpunt
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.content import Content, load_content
@@ -31,6 +32,8 @@ ACTIONS = (
     checkin.PAUSE_ACTION,
     checkin.OFF_ACTION,
     situation.WORK_ACTION,
+    steunpunt_card.PREVIEW_ACTION,
+    steunpunt_card.MUNICIPALITY_ACTION,
 )
 
 

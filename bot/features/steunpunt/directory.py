@@ -40,20 +40,19 @@ from bot.features.steunpunt.places import (
     national_layer,
     normalise_name,
 )
+from bot.text.fields import parse_phone, valid_email, valid_url
 
 # What a steunpunt may offer; each has a label `service_<name>` in dialogs/steunpunt.yaml.
 SERVICES = ("informatie", "consulent", "respijt", "lotgenoten", "cursussen", "waardering",
             "makelaar", "jong")  # fmt: skip
-STEUNPUNT_FIELDS = ("key", "name", "organisation", "services", "phone", "email", "website",
-                    "address", "opening_hours", "latitude", "longitude", "example",
+STEUNPUNT_FIELDS = ("key", "name", "organisation", "services", "services_text", "phone", "email",
+                    "website", "address", "opening_hours", "latitude", "longitude", "example",
                     "municipalities", "postcodes")  # fmt: skip
 POSTCODE_FIELDS = ("postcode", "municipality_code")
 
 _POSTCODE_RE = re.compile(r"^\s*([1-9]\d{3})\s*(?:([a-zA-Z]{2}))?\s*$")
 _CBS_RE = re.compile(r"^(?:GM)?(\d{4})$", re.IGNORECASE)
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # goes into callback data (64 bytes)
-_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_URL_RE = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:\d+)?(/\S*)?$")
 _RANGE_RE = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
 
 
@@ -79,55 +78,6 @@ def parse_query(text: str) -> Query:
     if postcode is not None:
         return Query(postcode=postcode)
     return Query(name=normalise_name(text))
-
-
-# --- contact fields --------------------------------------------------------------------------
-
-
-def parse_phone(text: str) -> str | None:
-    """A Dutch phone number in international digits ("+31730000000"), or None when malformed.
-
-    Accepts 0xx-xxxxxxx, 0800/0900 numbers and +31 / 0031 forms with spaces, dashes, brackets.
-    """
-    digits = re.sub(r"[\s().-]", "", text)
-    if digits.startswith("0031"):
-        digits = "+31" + digits[4:]
-    if re.fullmatch(r"0[1-9]\d{8}", digits):
-        return "+31" + digits[1:]
-    if re.fullmatch(r"0[89]00\d{4,7}", digits):
-        return digits  # service numbers only work from within the Netherlands
-    if re.fullmatch(r"\+31[1-9]\d{8}", digits):
-        return digits
-    return None
-
-
-def format_phone(number: str) -> str:
-    """How a stored number is shown: international form with spaces, which Telegram recognises
-    as a phone number and makes tappable ("+31 73 000 0000")."""
-    if number.startswith("+31") and len(number) == 12:
-        rest = number[3:]
-        # Mobile (6) and two-digit area codes vs three-digit area codes (e.g. 0413).
-        area = (
-            rest[:1] if rest[0] == "6" else rest[:2] if rest[:2] in _TWO_DIGIT_AREAS else rest[:3]
-        )
-        local = rest[len(area) :]
-        return f"+31 {area} {local[: len(local) - 4]} {local[-4:]}"
-    return number
-
-
-# Area codes of two digits (after the 0); all others have three.
-_TWO_DIGIT_AREAS = frozenset(
-    "10 13 15 20 23 24 26 30 33 35 36 38 40 43 45 46 50 53 55 58 70 71 72 73 74 75 76 77 78 79"
-    .split()
-)  # fmt: skip
-
-
-def valid_email(text: str) -> bool:
-    return bool(_EMAIL_RE.match(text))
-
-
-def valid_url(text: str) -> bool:
-    return bool(_URL_RE.match(text))
 
 
 # --- import files ----------------------------------------------------------------------------
@@ -168,6 +118,7 @@ class SteunpuntData:
     website: str | None = None
     address: str | None = None
     opening_hours: str | None = None
+    services_text: str | None = None
     latitude: float | None = None
     longitude: float | None = None
     example: bool = False
@@ -192,7 +143,7 @@ class ImportRejected(Exception):
 
 # The longest text each field may hold (the card must stay readable; the columns hold this).
 STEUNPUNT_LENGTHS = {"name": 120, "organisation": 120, "email": 120, "website": 200,
-                     "address": 200, "opening_hours": 300}  # fmt: skip
+                     "address": 200, "opening_hours": 300, "services_text": 300}  # fmt: skip
 MUNICIPALITY_LENGTHS = {"name": 80, "province": 40, "variants": 80, "places": 80}
 
 
@@ -347,7 +298,8 @@ def _steunpunt(
         key=key, name=name, organisation=organisation, services=services,
         municipalities=municipalities, postcodes=postcodes or [], phone=normalised_phone,
         email=email, website=website, address=_optional(row.get("address")),
-        opening_hours=_optional(row.get("opening_hours")), latitude=latitude,
+        opening_hours=_optional(row.get("opening_hours")),
+        services_text=_optional(row.get("services_text")), latitude=latitude,
         longitude=longitude, example=example,
     )  # fmt: skip
 
@@ -628,8 +580,8 @@ async def current_directory(session: AsyncSession) -> _Current:
 def _comparable(s: SteunpuntData) -> tuple[Any, ...]:
     postcodes = frozenset(pc for low, high in s.postcodes for pc in range(low, high + 1))
     return (s.name, s.organisation, tuple(s.services), tuple(sorted(set(s.municipalities))),
-            postcodes, s.phone, s.email, s.website, s.address, s.opening_hours, s.latitude,
-            s.longitude, s.example)  # fmt: skip
+            postcodes, s.phone, s.email, s.website, s.address, s.opening_hours, s.services_text,
+            s.latitude, s.longitude, s.example)  # fmt: skip
 
 
 async def plan_import(
@@ -693,8 +645,8 @@ async def replace_directory(session: AsyncSession, directory: Directory) -> None
     rows = [
         Steunpunt(key=s.key, name=s.name, organisation=s.organisation, services=s.services,
                   phone=s.phone, email=s.email, website=s.website, address=s.address,
-                  opening_hours=s.opening_hours, latitude=s.latitude, longitude=s.longitude,
-                  example=s.example)
+                  opening_hours=s.opening_hours, services_text=s.services_text,
+                  latitude=s.latitude, longitude=s.longitude, example=s.example)
         for s in directory.steunpunten
     ]  # fmt: skip
     session.add_all(rows)
@@ -756,7 +708,8 @@ async def export_directory(session: AsyncSession) -> dict[str, Any]:
     for s in steunpunten:
         entry: dict[str, Any] = {
             "key": s.key, "name": s.name, "organisation": s.organisation,
-            "services": list(s.services), "municipalities": sorted(served.get(s.id, [])),
+            "services": list(s.services), "services_text": s.services_text,
+            "municipalities": sorted(served.get(s.id, [])),
             "postcodes": ranges_of(pcs.get(s.id, [])), "phone": s.phone, "email": s.email,
             "website": s.website, "address": s.address, "opening_hours": s.opening_hours,
             "latitude": s.latitude, "longitude": s.longitude, "example": s.example,

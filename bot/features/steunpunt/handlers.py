@@ -6,7 +6,6 @@ The search in progress lives in `CaregiverSteunpunt.flow`, so a restart loses no
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.engine.spec import DIALOGS_DIR, DialogError, load_yaml
+from bot.features.steunpunt import card as card_editing
+from bot.features.steunpunt.card import CardData, card_text
 from bot.features.steunpunt.directory import (
     Found,
     Place,
@@ -25,7 +26,6 @@ from bot.features.steunpunt.directory import (
     find_by_postcode,
     find_by_ref,
     find_in,
-    format_phone,
     municipalities_of,
     parse_query,
     steunpunt_by_key,
@@ -85,22 +85,6 @@ class Finder:
 
     def card(self, ctx: Context, steunpunt: Steunpunt, *, saved: bool = False) -> OutMessage:
         texts = ctx.texts
-        lines = [f"<b>{html.escape(steunpunt.name)}</b>", html.escape(steunpunt.organisation)]
-        if steunpunt.example:
-            lines.append(texts.get("steunpunt_card_example"))
-        if steunpunt.services:
-            services = ", ".join(texts.get(f"service_{s}") for s in steunpunt.services)
-            lines.append(texts.get("steunpunt_card_services", services=services))
-        if steunpunt.phone:
-            lines.append(texts.get("steunpunt_card_phone", phone=format_phone(steunpunt.phone)))
-        if steunpunt.email:
-            lines.append(texts.get("steunpunt_card_email", email=steunpunt.email))
-        if steunpunt.website:
-            lines.append(texts.get("steunpunt_card_website", website=steunpunt.website))
-        if steunpunt.address:
-            lines.append(texts.get("steunpunt_card_address", address=steunpunt.address))
-        if steunpunt.opening_hours:
-            lines.append(texts.get("steunpunt_card_hours", hours=steunpunt.opening_hours))
         buttons = []
         if steunpunt.website:
             buttons.append(Button(texts.get("steunpunt_open_website"), "", url=steunpunt.website))
@@ -108,7 +92,7 @@ class Finder:
             buttons.append(Button(texts.get("steunpunt_search_again"), f"{PREFIX}:search"))
         else:
             buttons.append(Button(texts.get("steunpunt_save"), f"{PREFIX}:save:{steunpunt.key}"))
-        return OutMessage("\n".join(lines), rows(*buttons))
+        return OutMessage(card_text(texts, CardData.of(steunpunt)), rows(*buttons))
 
     async def help_card(self, ctx: Context) -> OutMessage | None:
         """For /hulp: the caregiver's own saved steunpunt, first of all contacts."""
@@ -402,3 +386,4 @@ def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
             cleared_on_withdrawal={"postcode": None, "flow": {}},
         )
     )
+    card_editing.register(registry, finder.layer)

@@ -1,5 +1,6 @@
 """Tables of the steunpunt finder: the directory (municipalities, steunpunten, the postcodes they
-serve, the official postcode table) and, per caregiver, the saved steunpunt and the open search.
+serve, the official postcode table), per caregiver the saved steunpunt and the open search, and
+the card edits of steunpunt staff (a draft while it is previewed, the history of every change).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models import Base
+from bot.db.models import ERASED_WITH, Base
 
 
 class Municipality(Base):
@@ -57,6 +58,7 @@ class Steunpunt(Base):
     website: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(200))
     opening_hours: Mapped[str | None] = mapped_column(Text)
+    services_text: Mapped[str | None] = mapped_column(Text)  # what it offers, in its own words
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     example: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -119,3 +121,53 @@ class CaregiverSteunpunt(Base):
     postcode: Mapped[str | None] = mapped_column(String(4))
     flow: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class SteunpuntCardDraft(Base):
+    """A staff member's card edit in progress: which steunpunt, and once typed, the field and its
+    new value, shown as a preview until confirmed (`token` is in the confirm button, so an
+    older preview's button saves nothing). One per staff member; erased with them."""
+
+    __tablename__ = "steunpunt_card_draft"
+
+    caregiver_id: Mapped[int] = mapped_column(
+        ForeignKey("caregiver.id", ondelete="CASCADE"), primary_key=True
+    )
+    steunpunt_key: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[str | None] = mapped_column(Text)
+    token: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+# The staff member's name is a copy of a caregiver's: blanked when that caregiver is erased.
+ERASED_WITH_STAFF = {ERASED_WITH: "staff_caregiver_id"}
+
+
+class SteunpuntChange(Base):
+    """One change of a steunpunt's card: which field, the old and the new value (as stored;
+    municipalities as "GM0796;GM0797"), when, and who: a staff member (id and display name) or
+    the operator (an undo, `undo_of` naming the change undone).
+
+    Kept by `steunpunt_key`, which survives a re-imported directory. The staff member's caregiver
+    row may be erased (`/vergeetmij`): the change stays, without the name (`ERASED_WITH`).
+    """
+
+    __tablename__ = "steunpunt_change"
+    __table_args__ = (Index("ix_steunpunt_change_key", "steunpunt_key", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    steunpunt_key: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))  # "staff" | "operator"
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    staff_caregiver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
+    )
+    staff_name: Mapped[str] = mapped_column(String(120), default="", info=ERASED_WITH_STAFF)
+    undo_of: Mapped[int | None] = mapped_column(ForeignKey("steunpunt_change.id"))
