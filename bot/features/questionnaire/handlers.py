@@ -114,7 +114,9 @@ async def continue_dialog(
 
 
 async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcome) -> None:
-    for recorded in outcome.recorded:
+    """Keep the outcome. Without consent (a dialog that does not require it) only the position
+    is kept while the dialog runs: no answer rows, and stopping or finishing removes the run."""
+    for recorded in outcome.recorded if ctx.has_consent else ():
         ctx.session.add(
             Answer(
                 run_id=row.run_id,
@@ -131,6 +133,11 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
         row.updated_at = ctx.now
         if outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
+            if not ctx.has_consent:
+                await _forget_run(ctx, row)
+                outcome.reply.messages = [
+                    OutMessage(ctx.texts.dialog_message(dialog, "paused_unsaved"))
+                ]
         else:
             await _hold_step(ctx, dialog)
         return
@@ -141,6 +148,17 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
     await ctx.session.delete(row)
     action = ctx.core.registry.actions[dialog.steps[outcome.state.step].action or ""]
     outcome.reply.add(*await action(ctx, dialog, run, outcome.state))
+    if not ctx.has_consent:
+        await ctx.session.flush()  # the state row first: deleting the run cascades to it
+        await ctx.session.delete(run)
+
+
+async def _forget_run(ctx: Context, row: DialogState) -> None:
+    run = await ctx.session.get(DialogRun, row.run_id) if row.run_id is not None else None
+    await ctx.session.delete(row)
+    await ctx.session.flush()  # the state row first: deleting the run cascades to it
+    if run is not None:
+        await ctx.session.delete(run)
 
 
 async def on_step_word(ctx: Context, event: Event) -> Reply:
