@@ -14,6 +14,7 @@ from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
+from bot.features.kitchentable.models import KitchenTablePreparation
 from bot.features.respite.models import RespiteAdvice
 from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.jobs.scheduled import ScheduledMessage
@@ -106,10 +107,20 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
 
 
 async def forget_answers(ctx: Context) -> None:
-    """Remove every answer, result, open dialog, check-in, respite advice and schedule of this
-    caregiver (consent withdrawn): what the bot would still send by itself goes too."""
+    """Remove every answer, result, open dialog, check-in, respite advice, keukentafel
+    preparation and schedule of this caregiver (consent withdrawn): what the bot would still send
+    by itself goes too."""
     cid = ctx.caregiver.id
-    tables = (DialogState, Result, Answer, DialogRun, CheckinAnswer, CheckinSchedule, RespiteAdvice)
+    tables = (
+        DialogState,
+        Result,
+        Answer,
+        DialogRun,
+        CheckinAnswer,
+        CheckinSchedule,
+        RespiteAdvice,
+        KitchenTablePreparation,
+    )
     for table in tables:
         await ctx.session.execute(delete(table).where(table.caregiver_id == cid))
     await ctx.session.execute(

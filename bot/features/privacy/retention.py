@@ -22,6 +22,7 @@ from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.features.checkin.models import CheckinAnswer
 from bot.features.evenings.models import EveningRsvp
+from bot.features.kitchentable.models import KitchenTablePreparation
 from bot.features.privacy.handlers import forget_caregiver
 from bot.features.respite.models import RespiteAdvice
 from bot.jobs.scheduled import ScheduledMessage, schedule
@@ -37,6 +38,7 @@ TIMED_ANSWERS = (
     (DialogRun, DialogRun.started_at),
     (RespiteAdvice, RespiteAdvice.advised_at),
     (EveningRsvp, EveningRsvp.answered_at),
+    (KitchenTablePreparation, KitchenTablePreparation.created_at),
 )
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
