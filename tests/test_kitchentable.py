@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
 from bot.db.models import Answer, DialogRun, DialogState
+from bot.db.session import Database
 from bot.engine.output import OutMessage
 from bot.features.kitchentable.handlers import DIALOG_ID
 from bot.features.kitchentable.models import KitchenTablePreparation
 from bot.features.kitchentable.pdf import Paragraph, Section, Sheet, render
 from bot.features.privacy.handlers import caregiver_tables
 from bot.features.privacy.retention import sweep
+from bot.features.steunpunt.directory import import_example_if_empty
 from tests.conftest import core_for, features, settings_for
 from tests.conversation import CoreUser
 from tests.test_short_first import check
@@ -329,10 +331,17 @@ def test_the_page_is_drawn_as_a_sheet_of_a4_with_ink_on_it(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("locale", ["nl", "en"])
-async def test_even_the_longest_answers_keep_the_end_short(
-    sqlite_core: BotCore, locale: str
+async def test_even_the_longest_answers_keep_the_end_short_with_the_own_steunpunt(
+    sqlite_core: BotCore, sqlite_url: str, locale: str
 ) -> None:
+    db = Database(sqlite_url)
+    await import_example_if_empty(db)
+    await db.dispose()
     user = await caregiver(sqlite_core, 1811, locale=locale)
+    await user.says("/steunpunt")
+    await user.says("5211 ab")
+    save = [b for m in user.last.messages for row in m.buttons for b in row if ":save:" in b.data]
+    await user.presses_data(save[0].data)
     await user.says("/keukentafel")
     longest = ("woord " * 100)[:500].strip()
     for _ in range(2):
@@ -345,4 +354,5 @@ async def test_even_the_longest_answers_keep_the_end_short(
     await user.says(longest)
     messages: list[OutMessage] = user.last.messages
     check(messages, f"{locale}:end of the longest preparation")
+    assert any("Den Bosch" in m.text for m in messages)  # the own steunpunt's card
     assert "ingekort" in messages[0].text or "shortened" in messages[0].text

@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.fonts import TTFFont
 
 _FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FONT = "body"
 MARGIN, TOP, BOTTOM = 18.0, 16.0, 14.0  # mm
 BODY_SIZE, BODY_LINE = 10.0, 5.0  # pt, mm
@@ -106,19 +106,14 @@ def printable(text: str, covered: set[int]) -> str:
     return "".join(out)
 
 
-def _shortened(page: _Page, text: str, keep: int, mark: str) -> str:
-    """`text` cut at a word so that it ends in "… (ingekort)" within `keep` lines."""
-    words = text.split()
-    low, high = 0, len(words)
-    # The longest prefix of whole words that still fits with the mark (binary search).
-    while low < high:
-        middle = (low + high + 1) // 2
-        candidate = " ".join(words[:middle]) + f"{ELLIPSIS} {mark}"
-        if len(page.lines(candidate)) <= keep:
-            low = middle
-        else:
-            high = middle - 1
-    return " ".join(words[:low]) + f"{ELLIPSIS} {mark}"
+def _shortened(page: _Page, lines: list[str], keep: int, mark: str) -> str:
+    """The first `keep` of `lines`, the last one cut at a word so that "… (ingekort)" fits."""
+    page.set_font(FONT, "", BODY_SIZE)
+    words = lines[keep - 1].split()
+    while words and page.get_string_width(" ".join(words) + f"{ELLIPSIS} {mark}") > page.width:
+        words.pop()
+    last = " ".join(words).rstrip(",;:")
+    return "\n".join([*lines[: keep - 1], f"{last}{ELLIPSIS} {mark}"])
 
 
 def _budget(needs: list[int], available: int) -> list[int]:
@@ -187,11 +182,11 @@ def render(sheet: Sheet) -> tuple[bytes, bool]:
         for paragraph in section.paragraphs:
             text = paragraph.text
             if paragraph.own_words and not paragraph.muted:
-                keep = next(budgets)
-                if len(page.lines(text)) > keep:
-                    text, truncated = _shortened(page, text, keep, sheet.truncated_mark), True
+                keep, lines = next(budgets), page.lines(text)
+                if len(lines) > keep:
+                    text, truncated = _shortened(page, lines, keep, sheet.truncated_mark), True
             page.set_text_color(*(GREY if paragraph.muted else INK))
-            page.set_font(FONT, "I" if paragraph.muted else "", BODY_SIZE)
+            page.set_font(FONT, "", BODY_SIZE)
             page.multi_cell(page.width, BODY_LINE, text, align="L", new_x="LMARGIN", new_y="NEXT")
         page.ln(SECTION_GAP)
 
