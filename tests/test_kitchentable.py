@@ -246,6 +246,20 @@ async def test_without_consent_the_pdf_is_made_and_nothing_is_kept(core: BotCore
         assert await count(core, model) == 0, model.__name__
 
 
+async def test_without_consent_an_unfinished_preparation_goes_after_a_day(
+    sqlite_core: BotCore, clock: FakeClock
+) -> None:
+    user = await caregiver(sqlite_core, 1812, consent=False)
+    await user.says("/keukentafel")
+    await user.says(DUTCH["person"])
+    await user.says("/menu")  # left halfway, without stopping
+    await sweep(sqlite_core)
+    assert await count(sqlite_core, DialogState) == 1  # the day is not over: it can go on
+    clock.advance(timedelta(days=1, minutes=1))
+    await sweep(sqlite_core)
+    assert await count(sqlite_core, DialogState) == await count(sqlite_core, DialogRun) == 0
+
+
 async def test_the_summary_is_in_the_export_and_erased_with_everything(core: BotCore) -> None:
     assert any(t.name == "kitchen_table_preparation" for t, _ in caregiver_tables())
     assert any(p.model is KitchenTablePreparation for p in REGISTRY.personal_data)

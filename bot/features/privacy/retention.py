@@ -41,6 +41,9 @@ TIMED_ANSWERS = (
     (KitchenTablePreparation, KitchenTablePreparation.created_at),
 )
 FINISHED = ("sent", "blocked", "failed", "skipped")
+# Without consent a dialog that allows it keeps only its position while it runs; one left
+# unfinished goes after this long.
+UNCONSENTED_RUN_KEPT = timedelta(days=1)
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -69,6 +72,16 @@ async def sweep(core: BotCore) -> SweepReport:
         for model, moment in TIMED_ANSWERS:
             result = await session.execute(delete(model).where(moment < answers_cutoff))
             report.answers_removed += rowcount(result)
+        without_consent = select(Caregiver.id).where(
+            Caregiver.consent_version.is_distinct_from(core.privacy_version)
+        )
+        result = await session.execute(
+            delete(DialogRun).where(
+                DialogRun.caregiver_id.in_(without_consent),
+                DialogRun.started_at < now - UNCONSENTED_RUN_KEPT,
+            )
+        )
+        report.answers_removed += rowcount(result)
 
         asked_since_contact = exists().where(
             ScheduledMessage.caregiver_id == Caregiver.id,
