@@ -28,7 +28,6 @@ DIALOG_ID = "keukentafel"
 COMMAND, ALIAS = "keukentafel", "kitchentable"
 SUMMARY_ACTION = "keukentafel.summary"
 PREFIX = "kt"
-MENU_ORDER = 38
 # How much of a typed answer the chat summary repeats; the PDF has all of it.
 SHORT_WORDS = 10
 
@@ -219,7 +218,9 @@ def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     registry.commands.update({COMMAND: on_command, ALIAS: on_command})
     registry.buttons[PREFIX] = on_button
     registry.actions[SUMMARY_ACTION] = on_summary
-    registry.menu.append(MenuEntry(COMMAND, None, MENU_ORDER, label=dialog.menu_label or ""))
+    registry.menu.append(
+        MenuEntry(COMMAND, None, dialog.menu_order, label=dialog.menu_label or "")
+    )
     registry.add_personal_data(
         PersonalData(
             KitchenTablePreparation,
