@@ -218,9 +218,7 @@ def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     registry.commands.update({COMMAND: on_command, ALIAS: on_command})
     registry.buttons[PREFIX] = on_button
     registry.actions[SUMMARY_ACTION] = on_summary
-    registry.menu.append(
-        MenuEntry(COMMAND, None, dialog.menu_order, label=dialog.menu_label or "")
-    )
+    registry.menu.append(MenuEntry(COMMAND, None, dialog.menu_order, label=dialog.menu_label or ""))
     registry.add_personal_data(
         PersonalData(
             KitchenTablePreparation,
