@@ -11,6 +11,7 @@ from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
+from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
 from bot.features.privacy import handlers as privacy
 from bot.features.privacy import retention
@@ -34,6 +35,7 @@ ACTIONS = (
     situation.WORK_ACTION,
     steunpunt_card.PREVIEW_ACTION,
     steunpunt_card.MUNICIPALITY_ACTION,
+    kitchentable.SUMMARY_ACTION,
 )
 
 
@@ -54,6 +56,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("staff", lambda: staff.register(registry)),
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
+        ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
     ]
     for name, register in features:
         registry.feature = name

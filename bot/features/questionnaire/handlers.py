@@ -54,7 +54,8 @@ async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> 
     `view_only` (no consent, a dialog that allows it) nothing is stored."""
     if dialog.requires_consent and not ctx.has_consent and not (view_only and dialog.view_only):
         return Reply().add(_consent_needed(ctx, dialog))
-    view_only = view_only and not ctx.has_consent
+    # Without consent, a dialog that does not need it runs view-only too: nothing is stored.
+    view_only = (view_only or not dialog.requires_consent) and not ctx.has_consent
     row = await ctx.session.get(DialogState, (ctx.caregiver.id, dialog.id))
     if row is not None and _view_only(row) != view_only:
         # A view-only pass after consent, or a stored one without: start again, the other way.
@@ -90,10 +91,12 @@ async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> 
     row.data, row.updated_at = state.to_json(), ctx.now
     await _hold_step(ctx, dialog)
     reply = Reply()
-    if view_only:
-        reply.add(OutMessage(ctx.texts.dialog_message(dialog, "view_only_intro")))
-    elif dialog.intro:
+    if dialog.intro and not (view_only and dialog.view_only):
         reply.add(OutMessage(ctx.texts.tr(dialog.intro)))
+    if view_only:
+        # A dialog offered "alleen bekijken" says it instead of its intro; one that needs no
+        # consent says it after.
+        reply.add(OutMessage(ctx.texts.dialog_message(dialog, "view_only_intro")))
     return reply.add(render_question(dialog, state, ctx.texts))
 
 
@@ -178,7 +181,8 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
             # Nothing is kept, not even the place: a view-only pass ends at "stop".
             await close_step(ctx, STEP_OWNER)
             await ctx.session.delete(row)
-            outcome.reply.messages[:] = [OutMessage(ctx.texts.get("view_only_stopped"))]
+            stopped = ctx.texts.dialog_message(dialog, "view_only_stopped")
+            outcome.reply.messages[:] = [OutMessage(stopped)]
             outcome.reply.add(ctx.menu_message())
         elif outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
