@@ -45,6 +45,7 @@ from bot.features.steunpunt.models import (
 from bot.features.steunpunt.places import PlacesLayer, normalise_name
 from bot.text.content import Texts
 from bot.text.fields import format_phone, international_phone
+from bot.text.hours import opening_hours
 
 COMMAND = "kaart"
 PREFIX = "kt"  # staff buttons: kt:sp:<key> | kt:ok:<token> | kt:no:<token> | kt:mun:add|del:<code>
@@ -114,7 +115,9 @@ def card_text(texts: Texts, card: CardData) -> str:
     if card.address:
         lines.append(texts.get("steunpunt_card_address", address=card.address))
     if card.opening_hours:
-        lines.append(texts.get("steunpunt_card_hours", hours=card.opening_hours))
+        hours, as_written = opening_hours(card.opening_hours, texts.translator.locale)
+        key = "steunpunt_card_hours_as_written" if as_written else "steunpunt_card_hours"
+        lines.append(texts.get(key, hours=hours))
     return "\n".join(lines)
 
 
