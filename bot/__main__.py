@@ -74,12 +74,12 @@ async def run_polling(settings: Settings) -> None:
         await asyncio.wait({polling, signalled}, return_when=asyncio.FIRST_COMPLETED)
         if polling.done():  # polling cannot go on (a revoked token): stop the rest, then exit
             signalled.cancel()
-            await shutdown(Stopping(_nothing, scheduler, core.db, worker),
-                           settings.shutdown_timeout, asyncio.Event())  # fmt: skip
+            stopping = Stopping(_nothing, scheduler, core.db, worker, core.registry.claimed_tables)
+            await shutdown(stopping, settings.shutdown_timeout, asyncio.Event())
             polling.result()
             return
         # The poller stops fetching, handles the batch in hand and confirms it to Telegram.
-        stopping = Stopping(poller.stop, scheduler, core.db, worker)
+        stopping = Stopping(poller.stop, scheduler, core.db, worker, core.registry.claimed_tables)
         await shutdown(stopping, settings.shutdown_timeout, signalled.result())
     finally:
         await _close(app, core.db)
@@ -119,7 +119,9 @@ async def serve(settings: Settings) -> None:
         hurry = await _until_stopped()
         # runner.cleanup closes the listening socket at once (new connections are refused),
         # then waits for the requests in flight: each handles its update and sends its replies.
-        stopping = Stopping(runner.cleanup, scheduler, core.db, worker)
+        stopping = Stopping(
+            runner.cleanup, scheduler, core.db, worker, core.registry.claimed_tables
+        )
         await shutdown(stopping, settings.shutdown_timeout, hurry)
     finally:
         await _close(app, core.db)

@@ -251,7 +251,7 @@ async def test_release_gives_back_only_this_workers_unfinished_claims(database_u
                 {"broadcast_id": 1, "caregiver_id": 2, "status": "claimed", "attempts": 1,
                  "claimed_by": "other", "claimed_at": now},
             ])  # fmt: skip
-        assert await release_claims(db, "me") == 4
+        assert await release_claims(db, "me", [BroadcastDelivery]) == 4
         async with db.transaction() as session:
             query = select(
                 BroadcastDelivery.status, BroadcastDelivery.attempts, BroadcastDelivery.claimed_by

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -27,6 +28,28 @@ StaffCheck = Callable[["Context"], Awaitable[bool]]
 # What a feature offers at a moment another feature reached: (ctx, moment, answers) -> buttons.
 Suggestion = Callable[["Context", str, Mapping[str, str]], Awaitable[list["Button"]]]
 V = TypeVar("V")
+
+
+class Job(Protocol):
+    """One piece of periodic work while the process runs (see `PeriodicJob`)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None:
+        """Graceful stop: claim nothing new; the run in progress finishes what it has."""
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Periodic work a feature contributes, run by `bot.jobs.ticks` one at a time per process.
+
+    `make(core, sender, worker)` builds the job at start; None when it cannot run in this
+    process (`sender` is None where nothing may be sent, e.g. a command-line tool)."""
+
+    id: str
+    every: timedelta
+    make: Callable[[Any, Any, str], Job | None]
+    first_after: timedelta = timedelta(0)
 
 
 class RegistryConflict(Exception):
@@ -163,6 +186,10 @@ class Registry:
     staff_menu: list[MenuEntry] = field(default_factory=list)
     staff_check: StaffCheck | None = None
     personal_data: list[PersonalData] = field(default_factory=list)
+    periodic: list[PeriodicJob] = field(default_factory=list)
+    # Tables whose rows a worker claims (status "claimed", claimed_by, claimed_at, attempts) and
+    # gives back at a graceful stop, beside the scheduled messages (`bot.jobs.shutdown`).
+    claimed_tables: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.commands = Claims("command", self)

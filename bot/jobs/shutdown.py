@@ -20,15 +20,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import update
 
 from bot.db.session import Database, rowcount
-from bot.features.broadcast.models import BroadcastDelivery
 from bot.jobs.scheduled import ScheduledMessage
 from bot.jobs.ticks import stop as stop_scheduler
 
@@ -37,14 +37,14 @@ log = logging.getLogger(__name__)
 UNWIND_SECONDS = 2.0
 
 
-async def release_claims(db: Database, worker: str) -> int:
+async def release_claims(db: Database, worker: str, tables: Sequence[Any] = ()) -> int:
     """Claims `worker` holds go back to pending with their attempt not counted; returns how many.
 
     Only called once nothing of this worker sends any more, so a released row is never sent by
     this process as well."""
     released = 0
     async with db.transaction() as session:
-        for table in (ScheduledMessage, BroadcastDelivery):
+        for table in (ScheduledMessage, *tables):
             result = await session.execute(
                 update(table)
                 .where(table.status == "claimed", table.claimed_by == worker)
@@ -69,6 +69,8 @@ class Stopping:
     scheduler: AsyncIOScheduler
     db: Database
     worker: str
+    # What else this worker may hold claims on (`Registry.claimed_tables`).
+    claimed_tables: Sequence[Any] = ()
 
 
 async def shutdown(stopping: Stopping, limit: float, hurry: asyncio.Event) -> bool:
@@ -92,7 +94,7 @@ async def shutdown(stopping: Stopping, limit: float, hurry: asyncio.Event) -> bo
         log.error("stopping: gave up after %s; cancelling the work still in hand", reason)
         await _cancel_everything_else(stopping.scheduler)
     try:
-        released = await release_claims(stopping.db, stopping.worker)
+        released = await release_claims(stopping.db, stopping.worker, stopping.claimed_tables)
     except Exception as exc:  # the database may be what is failing; the lease still applies
         log.error("stopping: could not release claims: %s", type(exc).__name__)
     else:

@@ -1,24 +1,25 @@
 """Periodic work on APScheduler's asyncio scheduler: the tick that delivers due scheduled rows
-(check-ins and every other message the bot sends by itself) and pruning old update ids.
+(check-ins and every other message the bot sends by itself), pruning old update ids, and the
+periodic jobs features register (`Registry.periodic`: the retention sweep, notice delivery).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app.dispatch import BotCore
-from bot.features.broadcast.delivery import NoticeDeliverer
-from bot.features.privacy import retention
+from bot.app.registry import Job
 from bot.jobs.scheduled import deliver_due, worker_name
 from bot.transport.sender import Sender
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5
-NOTICE_TICK_SECONDS = 2
+# Where a job's object lives on the scheduler, for the graceful stop.
+JOBS_KEY = "bot_jobs"
 
 
 def make_scheduler(
@@ -35,15 +36,21 @@ def make_scheduler(
 
     scheduler.add_job(prune, "interval", hours=1, id="prune_processed_updates", coalesce=True)
 
-    async def keep_no_longer_than_needed() -> None:
-        await retention.sweep(core)
-
-    scheduler.add_job(
-        keep_no_longer_than_needed, "interval", hours=6, id="retention_sweep", coalesce=True,
-        max_instances=1, next_run_time=datetime.now(UTC) + timedelta(minutes=1),
-    )  # fmt: skip
+    worker = worker or worker_name()
+    jobs: list[Job] = []
+    for periodic in core.registry.periodic:
+        job = periodic.make(core, sender, worker)
+        if job is None:
+            continue
+        jobs.append(job)
+        # One run at a time per process (max_instances); a run still busy skips the next start.
+        scheduler.add_job(
+            job.run, "interval", seconds=periodic.every.total_seconds(), id=periodic.id,
+            coalesce=True, max_instances=1,
+            next_run_time=datetime.now(UTC) + periodic.first_after,
+        )  # fmt: skip
+    setattr(scheduler, JOBS_KEY, jobs)
     if sender is not None:
-        worker = worker or worker_name()
 
         async def tick() -> None:
             report = await deliver_due(core, sender, worker)
@@ -62,39 +69,20 @@ def make_scheduler(
             next_run_time=datetime.now(UTC),
         )
 
-        # Staff notices: a run sends everything pending (rate limited by the sender), so one
-        # job at a time; a run that is still busy simply skips the next start.
-        deliverer = NoticeDeliverer(core, sender, worker)
-        scheduler.add_job(
-            deliver_notices,
-            "interval",
-            args=[deliverer],
-            seconds=NOTICE_TICK_SECONDS,
-            id="deliver_notices",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-        )
     return scheduler
-
-
-async def deliver_notices(deliverer: NoticeDeliverer) -> None:
-    report = await deliverer.run()
-    if report.claimed or report.started or report.taken_back:
-        log.info("notices: %s", report)
 
 
 async def stop(scheduler: AsyncIOScheduler) -> None:
     """Graceful stop: start no job any more and wait for the running ones. A tick in flight sends
-    its batch and records the outcomes; the notice deliverer claims nothing more and returns once
-    what it has in flight is recorded. Bound it with a timeout: after `scheduler.shutdown()` a
-    job still running is cancelled (see `bot.jobs.shutdown`)."""
+    its batch and records the outcomes; each registered job is told to stop (the notice
+    deliverer claims nothing more and returns once what it has in flight is recorded). Bound it
+    with a timeout: after `scheduler.shutdown()` a job still running is cancelled (see
+    `bot.jobs.shutdown`)."""
     if not scheduler.running:
         return
     scheduler.pause()
-    notices = scheduler.get_job("deliver_notices")
-    if notices is not None:
-        notices.args[0].stop()
+    for job in getattr(scheduler, JOBS_KEY, ()):
+        job.stop()
     # APScheduler 3's asyncio executor keeps the task of every running coroutine job here; its
     # own shutdown() cancels them instead of waiting (it cannot await).
     executor = scheduler._lookup_executor("default")

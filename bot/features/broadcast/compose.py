@@ -16,8 +16,8 @@ from html import escape
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
+from bot.app.dispatch import BotCore, Context
+from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.router import close_step, open_step
 from bot.db.session import rowcount
 from bot.engine.flow import Event
@@ -34,6 +34,7 @@ from bot.features.steunpunt.models import (
 )
 from bot.jobs.scheduled import in_quiet_hours
 from bot.text.dates import WhenError, at_local, local_date, parse_datetime
+from bot.transport.sender import Sender
 from bot.transport.terminal import plain
 
 PREFIX = "bc"  # staff buttons: bc:<action>:<broadcast id>[:<argument>]
@@ -611,7 +612,16 @@ async def on_notices_button(ctx: Context, event: Event) -> Reply:
     )
 
 
+def _notice_job(core: BotCore, sender: Sender | None, worker: str) -> delivery.NoticeJob | None:
+    if sender is None:
+        return None
+    return delivery.NoticeJob(delivery.NoticeDeliverer(core, sender, worker))
+
+
 def register(registry: Registry) -> None:
+    registry.periodic.append(PeriodicJob("deliver_notices", timedelta(seconds=2), _notice_job))
+    # Claimed deliveries of a stopping worker go back for the other instances.
+    registry.claimed_tables.append(BroadcastDelivery)
     registry.staff_commands.update({"bericht": on_compose, "berichten": on_list})
     registry.staff_buttons[PREFIX] = on_button
     registry.staff_menu.extend(

@@ -395,6 +395,22 @@ class DeliveryReport:
     finished: list[int] = field(default_factory=list)
 
 
+class NoticeJob:
+    """Notice delivery as a periodic job (`Registry.periodic`): a run sends everything pending,
+    rate limited by the sender; `stop()` claims nothing more."""
+
+    def __init__(self, deliverer: NoticeDeliverer) -> None:
+        self.deliverer = deliverer
+
+    async def run(self) -> None:
+        report = await self.deliverer.run()
+        if report.claimed or report.started or report.taken_back:
+            log.info("notices: %s", report)
+
+    def stop(self) -> None:
+        self.deliverer.stop()
+
+
 class NoticeDeliverer:
     """Sends the pending deliveries of running broadcasts; one per process, `run()` per tick."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, select
 
 from bot.app.dispatch import BotCore, Context
 from bot.app.personal_data import erase, remove_expired
-from bot.app.registry import Registry
+from bot.app.registry import PeriodicJob, Registry
 from bot.db.models import Caregiver
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
@@ -121,6 +121,27 @@ async def on_button(ctx: Context, event: Event) -> Reply:
     return Reply(toast=texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
 
 
+class RetentionJob:
+    """The sweep as a periodic job (every 6 hours, the first a minute after the start)."""
+
+    def __init__(self, core: BotCore) -> None:
+        self.core = core
+
+    async def run(self) -> None:
+        await sweep(self.core)
+
+    def stop(self) -> None:
+        """A sweep is one transaction: nothing to hand back."""
+
+
 def register(registry: Registry) -> None:
+    registry.periodic.append(
+        PeriodicJob(
+            "retention_sweep",
+            timedelta(hours=6),
+            lambda core, _sender, _worker: RetentionJob(core),
+            first_after=timedelta(minutes=1),
+        )
+    )
     registry.scheduled[ASK_KIND] = ask_to_keep
     registry.buttons["r"] = on_button
