@@ -59,10 +59,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("open_step")
     _dialog_state("dialog_state_old", "caregiver_id")
-    op.execute(  # the most recent dialog of each caregiver
+    op.execute(  # the most recent dialog of each caregiver, exactly one
         "INSERT INTO dialog_state_old SELECT caregiver_id, dialog_id, dialog_version, run_id,"
-        " data, updated_at FROM dialog_state d WHERE updated_at = (SELECT max(updated_at)"
-        " FROM dialog_state e WHERE e.caregiver_id = d.caregiver_id)"
+        " data, updated_at FROM dialog_state d WHERE dialog_id = (SELECT e.dialog_id"
+        " FROM dialog_state e WHERE e.caregiver_id = d.caregiver_id"
+        " ORDER BY e.updated_at DESC, e.dialog_id LIMIT 1)"
     )
     op.drop_table("dialog_state")
     op.rename_table("dialog_state_old", "dialog_state")
