@@ -161,6 +161,8 @@ def typed_option(dialog: Dialog, state: State, text: str, texts: Texts) -> int |
         return BACK
     if typed == _normalise(texts.get("button_pause")):
         return PAUSE
+    if dialog.steps[state.step].optional and typed == _normalise(texts.get("button_skip")):
+        return SKIP
     return None
 
 
@@ -214,7 +216,11 @@ class Invalid(Exception):
         self.key, self.values = key, values
 
 
-_NUMBER = re.compile(r"\s*(-?\d{1,9})\s*")
+# A number, as people type it: "15", "15 uur", "ongeveer 15", "about 15 hours".
+_NUMBER = re.compile(
+    r"\s*(?:ongeveer|zo'n|circa|ca\.?|about|around|roughly)?\s*(-?\d{1,9})\s*[^\W\d_]*\.?\s*",
+    re.IGNORECASE,
+)
 
 
 def _valid(step: Step, typed: str, now: datetime | None) -> str:
