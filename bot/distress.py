@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import OutMessage, Reply, command_button, rows
 
 if TYPE_CHECKING:
     from bot.app.dispatch import Context
@@ -238,7 +238,7 @@ async def crisis_reply(ctx: Context, intent: DistressIntent) -> Reply:
     texts = ctx.texts
     rule = ctx.content.distress.rule(intent)
     reply = Reply()
-    buttons = [Button(texts.get("button_menu"), "m:menu")]
+    buttons = [command_button(texts.get("button_menu"), "menu")]
     skip: list[str] = []
     if rule.own_steunpunt:
         card = await own_steunpunt_card(ctx)
@@ -246,7 +246,7 @@ async def crisis_reply(ctx: Context, intent: DistressIntent) -> Reply:
             reply.add(card)
             skip.append("steunpunt")
         elif "steunpunt" in ctx.core.registry.commands:
-            buttons.insert(0, Button(texts.get("distress_find_steunpunt"), "m:steunpunt"))
+            buttons.insert(0, command_button(texts.get("distress_find_steunpunt"), "steunpunt"))
     text = crisis_text(texts, intent, skip=skip)
     reply.messages.insert(0, OutMessage(text, rows(*buttons)))
     return reply

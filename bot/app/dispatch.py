@@ -24,7 +24,7 @@ from bot.config import RetentionPolicy
 from bot.db.models import Caregiver, ProcessedUpdate
 from bot.db.session import Database, rowcount
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply
+from bot.engine.output import OutMessage, Reply, command_button
 from bot.text.content import Content, Texts
 from bot.text.i18n import choose_locale, get_translator
 
@@ -162,7 +162,7 @@ class BotCore:
         buttons = []
         for entry in sorted(self.registry.menu, key=lambda e: e.order):
             label = texts.get(entry.label_key) if entry.label_key else texts.tr(entry.label)
-            buttons.append((Button(label, f"m:{entry.command}"),))
+            buttons.append((command_button(label, entry.command),))
         return OutMessage(texts.get(intro_key), tuple(buttons))
 
     async def handle(self, incoming: Incoming) -> Reply | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from bot.engine.codec import ANY, ButtonCodec
 from bot.engine.output import Button, OutMessage, Reply
 from bot.engine.spec import Dialog, Option, Step
 from bot.text.content import Texts
@@ -99,16 +100,19 @@ def start(dialog: Dialog) -> State:
     return State(dialog_id=dialog.id, version=dialog.version, step=dialog.start)
 
 
+BUTTONS = ButtonCodec(PREFIX, {ANY: (int, str)})  # q:<dialog id>:<seq>:<token>
+
+
 def button_data(dialog: Dialog, state: State, token: str) -> str:
-    return f"{PREFIX}:{dialog.id}:{state.seq}:{token}"
+    return BUTTONS.pack(dialog.id, state.seq, token)
 
 
 def parse_button(data: str) -> tuple[str, int, str] | None:
     """(dialog id, seq, token) of an engine button, or None when the data is not ours."""
-    parts = data.split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[2].isdigit():
+    pressed = BUTTONS.unpack(data)
+    if pressed is None:
         return None
-    return parts[1], int(parts[2]), parts[3]
+    return pressed.action, pressed.number(0), pressed.text(1)
 
 
 def render_question(dialog: Dialog, state: State, texts: Texts) -> OutMessage:

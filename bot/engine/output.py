@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.engine.codec import ANY, ButtonCodec
+
 
 @dataclass(frozen=True)
 class Button:
@@ -52,6 +54,15 @@ class Reply:
     def add(self, *messages: OutMessage) -> Reply:
         self.messages.extend(messages)
         return self
+
+
+# Buttons that run a command, exactly as if it was typed: m:<command>.
+COMMANDS = ButtonCodec("m", {ANY: ()})
+
+
+def command_button(label: str, command: str) -> Button:
+    """A button that runs `command` (without its slash), e.g. the menu or /steunpunt."""
+    return Button(label, COMMANDS.pack(command))
 
 
 def rows(*buttons: Button) -> tuple[tuple[Button, ...], ...]:

@@ -21,7 +21,7 @@ from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, R
 from bot.app.router import close_step, open_step
 from bot.db.session import rowcount
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.broadcast import delivery
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
 from bot.features.staff.handlers import Scope, scope_name, scopes_of, staff_menu
@@ -505,7 +505,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
                     texts.get("notice_cancel_button", when=when), f"{PREFIX}:cancel:{broadcast.id}"
                 )
             )
-    buttons.append(Button(texts.get("button_menu"), "m:menu"))
+    buttons.append(command_button(texts.get("button_menu"), "menu"))
     return Reply().add(OutMessage("\n\n".join(lines), rows(*buttons)))
 
 
@@ -580,7 +580,7 @@ async def notices_message(ctx: Context) -> OutMessage:
         )
         for source, name in sources
     ]
-    buttons.append(Button(texts.get("button_menu"), "m:menu"))
+    buttons.append(command_button(texts.get("button_menu"), "menu"))
     return OutMessage(texts.get("notices_title"), rows(*buttons))
 
 

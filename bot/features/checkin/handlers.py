@@ -20,7 +20,7 @@ from bot.app.router import close_step, open_step
 from bot.db.models import DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.flow import Event, State
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import COMMANDS, Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, load_yaml
 from bot.features.checkin.chart import BandArea, ChartLabels, Point, render_chart, scaled
 from bot.features.checkin.models import CheckinAnswer, CheckinSchedule
@@ -137,7 +137,7 @@ async def start_setup(ctx: Context) -> Reply:
 
 
 def _menu_button(ctx: Context) -> tuple[tuple[Button, ...], ...]:
-    return rows(Button(ctx.texts.get("button_menu"), "m:menu"))
+    return rows(command_button(ctx.texts.get("button_menu"), "menu"))
 
 
 async def on_setup_saved(
@@ -295,7 +295,7 @@ def offer_buttons(ctx: Context) -> list[Button]:
         ("hulp", "button_help"),
     ):
         if command in commands:
-            buttons.append(Button(texts.get(key), f"m:{command}"))
+            buttons.append(command_button(texts.get(key), command))
     return buttons
 
 
@@ -342,7 +342,7 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
     elif await _full_check_due(ctx, plan, rules):
         lines += ["", texts.get("checkin_full_check")]
         plan.full_check_offered_at = ctx.now
-        buttons = [b for b in offer_buttons(ctx) if b.data == "m:zelftest"]
+        buttons = [b for b in offer_buttons(ctx) if b.data == COMMANDS.pack("zelftest")]
     note_kind = "helped" if key == "lighter" or (before is None and band == "low") else "weighs"
     plan.awaiting, plan.note_answer_id = "note", answer.id
     plan.awaiting_until = ctx.now + timedelta(hours=rules.note_window_hours)
@@ -402,7 +402,7 @@ async def on_note(ctx: Context, event: Event) -> Reply | None:
     return Reply().add(
         OutMessage(
             ctx.texts.get("checkin_note_saved"),
-            rows(Button(ctx.texts.get("button_menu"), "m:menu")),
+            rows(command_button(ctx.texts.get("button_menu"), "menu")),
         )
     )
 
@@ -445,7 +445,8 @@ def make_button_handler(rules: Rules):
             await close_step(ctx, NOTE_STEP)
             return Reply(pressed_label=texts.get("checkin_skip")).add(
                 OutMessage(
-                    texts.get("checkin_skipped"), rows(Button(texts.get("button_menu"), "m:menu"))
+                    texts.get("checkin_skipped"),
+                    rows(command_button(texts.get("button_menu"), "menu")),
                 )
             )
         return stale
@@ -541,7 +542,7 @@ async def on_results(ctx: Context, event: Event) -> Reply:
                     date=ctx.texts.translator.format_date(answer.answered_at),
                 )
             )
-        menu = rows(Button(ctx.texts.get("button_menu"), "m:menu"))
+        menu = rows(command_button(ctx.texts.get("button_menu"), "menu"))
         listing = Reply().add(OutMessage("\n".join(lines), menu))
     # Rendering takes some tens of milliseconds of CPU: keep the event loop free meanwhile.
     png = await asyncio.to_thread(chart_png, ctx, answers, results)

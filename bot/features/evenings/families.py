@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings import staff as evenings_staff
 from bot.features.evenings.files import ICS_FILENAME, SUBSCRIBE_PREFIX, evening_ics
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
@@ -53,7 +53,7 @@ MAX_LISTED = 10
 
 
 def menu_button(ctx: Context) -> Button:
-    return Button(ctx.texts.get("button_menu"), "m:menu")
+    return command_button(ctx.texts.get("button_menu"), "menu")
 
 
 # ---------------------------------------------------------------- subscribing
@@ -279,7 +279,7 @@ def _after_answer_buttons(ctx: Context, evening: FamilyEvening) -> tuple[tuple[B
     return rows(
         Button(ctx.texts.get("evening_button_calendar"), f"{PREFIX}:ics:{evening.id}"),
         Button(ctx.texts.get("evening_button_change"), f"{PREFIX}:open:{evening.id}"),
-        Button(ctx.texts.get("evening_button_mine"), f"m:{COMMAND}"),
+        command_button(ctx.texts.get("evening_button_mine"), COMMAND),
     )
 
 
@@ -384,9 +384,11 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         )
     if what == "keep" and len(parts) == 2:
         return Reply(pressed_label=texts.get("evening_button_keep")).add(
-            OutMessage(texts.get("evening_kept"), rows(Button(texts.get("evening_button_mine"),
-                                                              f"m:{COMMAND}")))
-        )  # fmt: skip
+            OutMessage(
+                texts.get("evening_kept"),
+                rows(command_button(texts.get("evening_button_mine"), COMMAND)),
+            )
+        )
     if what == "sub" and len(parts) == 3:
         return await subscribe(ctx, parts[2])
     if number is None:

@@ -18,7 +18,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
 from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
@@ -430,7 +430,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
         )
     )
     texts = ctx.texts
-    new_button = Button(texts.get("evening_menu_new"), "m:avond_nieuw")
+    new_button = command_button(texts.get("evening_menu_new"), "avond_nieuw")
     if not evenings:
         return Reply().add(OutMessage(texts.get("evening_list_empty"), rows(new_button)))
     lines = [texts.get("evening_list_title"), ""]
@@ -447,7 +447,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
         ]
         label = f"{evening.title[:40]} – {short_when(texts, evening.starts_at)}"
         buttons.append(Button(label, f"{P}:show:{evening.id}"))
-    buttons += [new_button, Button(texts.get("button_menu"), "m:menu")]
+    buttons += [new_button, command_button(texts.get("button_menu"), "menu")]
     return Reply().add(OutMessage("\n".join(lines).rstrip(), rows(*buttons)))
 
 
@@ -475,7 +475,7 @@ async def evening_card(ctx: Context, evening: FamilyEvening, location: Location)
     ]
     buttons += [
         Button(texts.get("evening_button_cancel"), f"{P}:cancel:{evening.id}"),
-        Button(texts.get("evening_button_back"), "m:avonden"),
+        command_button(texts.get("evening_button_back"), "avonden"),
     ]
     return OutMessage("\n".join(lines), rows(*buttons))
 

@@ -18,7 +18,7 @@ from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun, DialogState
 from bot.distress import own_steunpunt_card
 from bot.engine.flow import Event, State
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
 from bot.features.kitchentable.models import KitchenTablePreparation
 from bot.features.kitchentable.pdf import Paragraph, Section, Sheet, render
@@ -37,7 +37,7 @@ def _t(ctx: Context, key: str, /, **values: Any) -> str:
 
 
 def _menu_button(ctx: Context) -> Button:
-    return Button(ctx.texts.get("button_menu"), "m:menu")
+    return command_button(ctx.texts.get("button_menu"), "menu")
 
 
 def choice_label(ctx: Context, dialog: Dialog, step_id: str, value: str) -> str:
@@ -199,7 +199,7 @@ async def on_summary(
         messages.append(card)
     buttons = [_menu_button(ctx)]
     if card is None and "steunpunt" in ctx.core.registry.commands:
-        buttons.insert(0, Button(ctx.texts.get("distress_find_steunpunt"), "m:steunpunt"))
+        buttons.insert(0, command_button(ctx.texts.get("distress_find_steunpunt"), "steunpunt"))
     steps = ("next_municipality", "next_support", "next_steunpunt")
     next_text = "\n".join(
         [_t(ctx, "next_title"), *(f"• {_t(ctx, key)}" for key in steps), _t(ctx, "next_decides")]

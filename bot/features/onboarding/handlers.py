@@ -9,16 +9,29 @@ from __future__ import annotations
 from bot.app.dispatch import Context
 from bot.app.personal_data import kept, withdraw
 from bot.app.registry import MenuEntry, Registry
+from bot.engine.codec import ButtonCodec, Optional
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import COMMANDS, Button, OutMessage, Reply, command_button, rows
 from bot.text.i18n import SUPPORTED_LOCALES
 
 LANGUAGE_KEYS = {"nl": "language_nl", "en": "language_en"}
+# o:lang:<locale> | o:consent:yes|no[:<command to go on with>] | o:privacy:<step>
+OPTIONS = ButtonCodec(
+    "o",
+    {
+        "lang": (SUPPORTED_LOCALES,),
+        "consent": (("yes", "no"), Optional(str)),
+        "privacy": (("withdraw", "confirm", "keep"),),
+    },
+)
 
 
 def language_question(ctx: Context) -> OutMessage:
     buttons = rows(
-        *(Button(ctx.texts.get(LANGUAGE_KEYS[loc]), f"o:lang:{loc}") for loc in SUPPORTED_LOCALES)
+        *(
+            Button(ctx.texts.get(LANGUAGE_KEYS[loc]), OPTIONS.pack("lang", loc))
+            for loc in SUPPORTED_LOCALES
+        )
     )
     return OutMessage(ctx.texts.get("choose_language"), buttons)
 
@@ -32,12 +45,12 @@ def consent_question(
 ) -> OutMessage:
     """Ask consent; `then` is the command to continue with after a yes (e.g. the self-check);
     `text` replaces the message of `key`, `extra` buttons come after yes and no."""
-    suffix = f":{then}" if then else ""
+    then_ = (then,) if then else ()
     return OutMessage(
         text or ctx.texts.get(key),
         rows(
-            Button(ctx.texts.get("consent_yes"), f"o:consent:yes{suffix}"),
-            Button(ctx.texts.get("consent_no"), f"o:consent:no{suffix}"),
+            Button(ctx.texts.get("consent_yes"), OPTIONS.pack("consent", "yes", *then_)),
+            Button(ctx.texts.get("consent_no"), OPTIONS.pack("consent", "no", *then_)),
             *extra,
         ),
     )
@@ -65,7 +78,7 @@ async def on_start(ctx: Context, event: Event) -> Reply:
 async def on_menu(ctx: Context, event: Event) -> Reply:
     menu = ctx.menu_message()
     if await ctx.is_staff():
-        staff = Button(ctx.texts.get("staff_menu_button"), "m:medewerker")
+        staff = command_button(ctx.texts.get("staff_menu_button"), "medewerker")
         menu = OutMessage(menu.text, (*menu.buttons, (staff,)))
     return Reply().add(menu)
 
@@ -83,7 +96,7 @@ async def on_help(ctx: Context, event: Event) -> Reply:
             reply.add(message)
     contacts = ctx.texts.contact_lines(ctx.content.contacts)
     text = "\n".join([ctx.texts.get("help_intro"), "", *contacts])
-    return reply.add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
+    return reply.add(OutMessage(text, rows(command_button(ctx.texts.get("button_menu"), "menu"))))
 
 
 async def kept_lines(ctx: Context, after_withdrawal: bool | None = None) -> list[str]:
@@ -120,15 +133,15 @@ async def on_privacy(ctx: Context, event: Event) -> Reply:
             months=ctx.core.retention.answers_months,
             inactive=ctx.core.retention.inactive_months,
         )
-        button = Button(texts.get("privacy_withdraw"), "o:privacy:withdraw")
+        button = Button(texts.get("privacy_withdraw"), OPTIONS.pack("privacy", "withdraw"))
     else:
         text = texts.get("privacy_without_consent")
-        button = Button(texts.get("privacy_give"), "o:consent:yes")
+        button = Button(texts.get("privacy_give"), OPTIONS.pack("consent", "yes"))
     buttons = rows(
         button,
-        Button(texts.get("privacy_export"), "m:mijngegevens"),
-        Button(texts.get("privacy_forget"), "m:vergeetmij"),
-        Button(texts.get("button_menu"), "m:menu"),
+        command_button(texts.get("privacy_export"), "mijngegevens"),
+        command_button(texts.get("privacy_forget"), "vergeetmij"),
+        command_button(texts.get("button_menu"), "menu"),
     )
     return Reply().add(OutMessage(listed), OutMessage(text, buttons))
 
@@ -144,18 +157,18 @@ async def withdraw_question(ctx: Context) -> OutMessage:
     return OutMessage(
         "\n".join(lines),
         rows(
-            Button(texts.get("privacy_withdraw_yes"), "o:privacy:confirm"),
-            Button(texts.get("privacy_withdraw_no"), "o:privacy:keep"),
+            Button(texts.get("privacy_withdraw_yes"), OPTIONS.pack("privacy", "confirm")),
+            Button(texts.get("privacy_withdraw_no"), OPTIONS.pack("privacy", "keep")),
         ),
     )
 
 
 async def on_option(ctx: Context, event: Event) -> Reply:
     """Buttons `o:<what>:<value>[:<then>]` of onboarding, consent and privacy."""
-    parts = event.text.split(":")
-    what = parts[1] if len(parts) > 1 else ""
-    value = parts[2] if len(parts) > 2 else ""
-    then = parts[3] if len(parts) > 3 else ""
+    pressed = OPTIONS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    what, value, then = pressed.action, pressed.text(0), pressed.text(1)
     caregiver = ctx.caregiver
     if what == "lang" and value in SUPPORTED_LOCALES:
         first_time = caregiver.locale is None
@@ -209,7 +222,10 @@ async def on_option(ctx: Context, event: Event) -> Reply:
 
 async def on_menu_button(ctx: Context, event: Event) -> Reply:
     """Menu buttons `m:<command>` behave exactly like typing the command."""
-    command = event.text.partition(":")[2]
+    pressed = COMMANDS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    command = pressed.action
     if command == "menu":
         return await on_menu(ctx, event)
     return await ctx.core.route(ctx, Event("command", command))

@@ -32,9 +32,9 @@ from bot.engine.flow import (
     start,
     typed_option,
 )
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Band, Dialog
-from bot.features.onboarding.handlers import consent_question
+from bot.features.onboarding.handlers import OPTIONS, consent_question
 from bot.text.content import Texts
 
 RESULT_ACTION = "questionnaire.result"
@@ -340,17 +340,17 @@ async def questionnaire_result(
             contacts = [c for c in contacts if c != "steunpunt"]
         else:
             find_steunpunt = "steunpunt" in ctx.core.registry.commands
-    buttons = [Button(texts.get("button_menu"), "m:menu")]
+    buttons = [command_button(texts.get("button_menu"), "menu")]
     if run is None and not ctx.has_consent:
-        buttons.insert(0, Button(texts.get("privacy_give"), "o:consent:yes"))
+        buttons.insert(0, Button(texts.get("privacy_give"), OPTIONS.pack("consent", "yes")))
     if find_steunpunt:
-        buttons.insert(0, Button(texts.get("distress_find_steunpunt"), "m:steunpunt"))
+        buttons.insert(0, command_button(texts.get("distress_find_steunpunt"), "steunpunt"))
     if previous is None and ctx.has_consent and "checkin" in ctx.core.registry.commands:
         # After the first self-check: offer to ask again regularly (the check-ins feature).
-        buttons.insert(0, Button(texts.get("checkin_offer_button"), "m:checkin"))
+        buttons.insert(0, command_button(texts.get("checkin_offer_button"), "checkin"))
     if heavy and "respijt" in ctx.core.registry.commands:
         # A heavy result: letting someone take over the care for a while is the next step.
-        buttons.insert(0, Button(texts.get("button_respite"), "m:respijt"))
+        buttons.insert(0, command_button(texts.get("button_respite"), "respijt"))
     if heavy:
         # A guide that fits the answers (e.g. work), offered once (`registry.suggestions`).
         buttons[-1:-1] = await suggested(ctx, f"{dialog.id}.heavy", state.answers)
@@ -386,7 +386,7 @@ def results_text(texts: Texts, results: list[Result], dialogs: dict[str, Dialog]
 
 
 async def on_results(ctx: Context, event: Event) -> Reply:
-    start_button = rows(Button(ctx.texts.get("start_selfcheck"), "m:zelftest"))
+    start_button = rows(command_button(ctx.texts.get("start_selfcheck"), "zelftest"))
     if not ctx.has_consent:
         return Reply().add(OutMessage(ctx.texts.get("results_no_consent"), start_button))
     results = list(
@@ -397,7 +397,7 @@ async def on_results(ctx: Context, event: Event) -> Reply:
     if not results:
         return Reply().add(OutMessage(ctx.texts.get("results_none"), start_button))
     text = results_text(ctx.texts, results, dict(ctx.content.dialogs))
-    return Reply().add(OutMessage(text, rows(Button(ctx.texts.get("button_menu"), "m:menu"))))
+    return Reply().add(OutMessage(text, rows(command_button(ctx.texts.get("button_menu"), "menu"))))
 
 
 def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:

@@ -22,7 +22,7 @@ from bot.app.registry import PersonalData, Registry, suggested
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.flow import Event, State
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError, load_yaml
 from bot.features.onboarding.handlers import consent_question
 from bot.features.respite.models import RespiteAdvice
@@ -294,7 +294,7 @@ class Respite:
         if "steunpunt" in ctx.core.registry.commands:
             return OutMessage(
                 self._t(ctx, "card_unknown"),
-                rows(Button(self._t(ctx, "card_find"), "m:steunpunt")),
+                rows(command_button(self._t(ctx, "card_find"), "steunpunt")),
             )
         return OutMessage("\n".join(ctx.texts.contact_lines(["steunpunt"])))
 
@@ -480,7 +480,7 @@ class Respite:
                 OutMessage(self._t(ctx, "followup_done_reply"), rows(self._menu_button(ctx)))
             )
         if answer == "not_yet":
-            again = Button(self._t(ctx, "button_respite_again"), f"m:{COMMAND}")
+            again = command_button(self._t(ctx, "button_respite_again"), COMMAND)
             return reply.add(
                 OutMessage(self._t(ctx, "followup_not_yet_reply")),
                 await self.steunpunt_card(ctx),
@@ -488,7 +488,7 @@ class Respite:
             )
         buttons = [self._menu_button(ctx)]
         if "hulp" in ctx.core.registry.commands:
-            buttons.insert(0, Button(self._t(ctx, "button_help_contacts"), "m:hulp"))
+            buttons.insert(0, command_button(self._t(ctx, "button_help_contacts"), "hulp"))
         return reply.add(
             OutMessage(self._t(ctx, "followup_help_reply")),
             await self.steunpunt_card(ctx),
@@ -499,7 +499,7 @@ class Respite:
 
     @staticmethod
     def _menu_button(ctx: Context) -> Button:
-        return Button(ctx.texts.get("button_menu"), "m:menu")
+        return command_button(ctx.texts.get("button_menu"), "menu")
 
     async def send_followup(self, ctx: Context, row: ScheduledMessage) -> OutMessage | None:
         """Scheduled handler: the question, unless the advice is gone or consent withdrawn."""

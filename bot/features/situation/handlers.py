@@ -16,7 +16,7 @@ from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun
 from bot.distress import own_steunpunt_card
 from bot.engine.flow import Event, State
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError
 from bot.features.situation.guides import LIST, Guide, Guides, load_guides
 from bot.features.situation.models import SituationOffer
@@ -42,7 +42,7 @@ class Situations:
 
     @staticmethod
     def _menu_button(ctx: Context) -> Button:
-        return Button(ctx.texts.get("button_menu"), "m:menu")
+        return command_button(ctx.texts.get("button_menu"), "menu")
 
     def list_message(self, ctx: Context) -> OutMessage:
         buttons = [Button(ctx.texts.tr(g.label), f"{PREFIX}:{g.key}") for g in self.guides.guides]
@@ -69,7 +69,7 @@ class Situations:
             lines += [f"• {tr(step)}" for step in guide.next_steps]
         commands = ctx.core.registry.commands
         links = [
-            Button(ctx.texts.get(f"situation_link_{link}"), f"m:{link}")
+            command_button(ctx.texts.get(f"situation_link_{link}"), link)
             for link in guide.links
             if link in commands
         ]
@@ -98,7 +98,7 @@ class Situations:
             return [OutMessage("\n".join(lines)), own]
         find = []
         if "steunpunt" in ctx.core.registry.commands:
-            find = [Button(t("situation_find_steunpunt"), "m:steunpunt")]
+            find = [command_button(t("situation_find_steunpunt"), "steunpunt")]
         steunpunt = OutMessage(t("situation_steunpunt"), (*rows(*find), *nav))
         return [OutMessage("\n".join(lines)), steunpunt]
 

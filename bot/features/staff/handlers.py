@@ -24,7 +24,7 @@ from bot.app.registry import PersonalData, Registry
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import OutMessage, Reply, command_button, rows
 from bot.features.staff.models import Location, LocationSubscription, StaffInvite, StaffMember
 from bot.features.steunpunt.models import Steunpunt
 
@@ -326,12 +326,12 @@ async def redeem(ctx: Context, token: str) -> StaffMember | None:
 def staff_menu(ctx: Context, intro: str) -> OutMessage:
     entries = sorted(ctx.core.registry.staff_menu, key=lambda e: e.order)
     buttons = [
-        Button(
-            ctx.texts.get(e.label_key) if e.label_key else ctx.texts.tr(e.label), f"m:{e.command}"
+        command_button(
+            ctx.texts.get(e.label_key) if e.label_key else ctx.texts.tr(e.label), e.command
         )
         for e in entries
     ]
-    buttons.append(Button(ctx.texts.get("button_menu"), "m:menu"))
+    buttons.append(command_button(ctx.texts.get("button_menu"), "menu"))
     return OutMessage(intro, rows(*buttons))
 
 

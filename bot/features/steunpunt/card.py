@@ -23,7 +23,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun, DialogState
 from bot.engine.flow import Event, State
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
 from bot.features.questionnaire.handlers import open_dialog
 from bot.features.staff.handlers import active_memberships, staff_menu
@@ -258,8 +258,8 @@ class CardEditor:
         return OutMessage(
             texts.get(key),
             rows(
-                Button(texts.get("card_change_more"), f"m:{COMMAND}"),
-                Button(texts.get("staff_menu_button"), "m:medewerker"),
+                command_button(texts.get("card_change_more"), COMMAND),
+                command_button(texts.get("staff_menu_button"), "medewerker"),
             ),
         )
 
@@ -394,7 +394,7 @@ class CardEditor:
         buttons = [Button(ctx.texts.get("card_municipality_option", name=p.name,
                                         province=p.province), f"{PREFIX}:mun:add:{p.code}")
                    for p in places]  # fmt: skip
-        return rows(*buttons, Button(ctx.texts.get("card_change_more"), f"m:{COMMAND}"))
+        return rows(*buttons, command_button(ctx.texts.get("card_change_more"), COMMAND))
 
     async def add(
         self, ctx: Context, draft: SteunpuntCardDraft, steunpunt: Steunpunt, place: Place

@@ -14,7 +14,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, open_step
 from bot.engine.flow import Event
-from bot.engine.output import Button, OutMessage, Reply, rows
+from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, DialogError, load_yaml
 from bot.features.steunpunt import card as card_editing
 from bot.features.steunpunt.card import CardData, card_text
@@ -126,15 +126,15 @@ class Finder:
         texts = ctx.texts
         return rows(
             Button(texts.get("steunpunt_search_other"), f"{PREFIX}:search"),
-            Button(texts.get("steunpunt_help_button"), "m:hulp"),
-            Button(texts.get("button_menu"), "m:menu"),
+            command_button(texts.get("steunpunt_help_button"), "hulp"),
+            command_button(texts.get("button_menu"), "menu"),
         )
 
     def searching(self, ctx: Context, text: str) -> Reply:
         """A question to type again, while the search stays open: stop or a human."""
         buttons = rows(
             Button(ctx.texts.get("steunpunt_stop"), f"{PREFIX}:stop"),
-            Button(ctx.texts.get("steunpunt_help_button"), "m:hulp"),
+            command_button(ctx.texts.get("steunpunt_help_button"), "hulp"),
         )
         return Reply().add(OutMessage(text, buttons))
 
