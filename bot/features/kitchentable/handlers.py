@@ -17,6 +17,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun, DialogState
 from bot.distress import own_steunpunt_card
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
@@ -27,7 +28,8 @@ from bot.features.questionnaire.handlers import open_dialog
 DIALOG_ID = "keukentafel"
 COMMAND, ALIAS = "keukentafel", "kitchentable"
 SUMMARY_ACTION = "keukentafel.summary"
-PREFIX = "kk"
+# kk:pdf:<preparation id> | kk:new
+BUTTONS = ButtonCodec("kk", {"pdf": (int,), "new": ()})
 # How much of a typed answer the chat summary repeats; the PDF has all of it.
 SHORT_WORDS = 10
 
@@ -132,8 +134,8 @@ async def on_command(ctx: Context, event: Event) -> Reply:
         OutMessage(
             _t(ctx, "earlier", date=date),
             rows(
-                Button(_t(ctx, "earlier_send"), f"{PREFIX}:pdf:{earlier.id}"),
-                Button(_t(ctx, "earlier_new"), f"{PREFIX}:new"),
+                Button(_t(ctx, "earlier_send"), BUTTONS.pack("pdf", earlier.id)),
+                Button(_t(ctx, "earlier_new"), BUTTONS.pack("new")),
                 _menu_button(ctx),
             ),
         )
@@ -142,13 +144,15 @@ async def on_command(ctx: Context, event: Event) -> Reply:
 
 async def on_button(ctx: Context, event: Event) -> Reply:
     """`kk:pdf:<id>` sends a stored summary again, `kk:new` starts a new preparation."""
-    parts = event.text.split(":")
-    if parts[1:] == ["new"]:
+    pressed = BUTTONS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    if pressed.action == "new":
         reply = await start(ctx)
         reply.pressed_label = _t(ctx, "earlier_new")
         return reply
-    if len(parts) == 3 and parts[1] == "pdf" and parts[2].isdigit() and ctx.has_consent:
-        row = await ctx.session.get(KitchenTablePreparation, int(parts[2]))
+    if pressed.action == "pdf" and ctx.has_consent:
+        row = await ctx.session.get(KitchenTablePreparation, pressed.number(0))
         if row is not None and row.caregiver_id == ctx.caregiver.id:
             sent, _ = await summary_document(ctx, dict(row.answers), row.created_at)
             sent = OutMessage(sent.text, rows(_menu_button(ctx)), document=sent.document)
@@ -213,7 +217,7 @@ def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     if dialog is None:
         return
     registry.commands.update({COMMAND: on_command, ALIAS: on_command})
-    registry.buttons[PREFIX] = on_button
+    registry.buttons[BUTTONS.prefix] = on_button
     registry.actions[SUMMARY_ACTION] = on_summary
     registry.menu.append(MenuEntry(COMMAND, None, dialog.menu_order, label=dialog.menu_label or ""))
     registry.add_personal_data(

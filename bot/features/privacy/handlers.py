@@ -13,8 +13,12 @@ from typing import Any
 from bot.app.dispatch import Context
 from bot.app.personal_data import erase, export
 from bot.app.registry import Registry
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
+
+# p:forget:yes|no, the confirmation of /vergeetmij.
+BUTTONS = ButtonCodec("p", {"forget": (("yes", "no"),)})
 
 
 def summary_text(ctx: Context, data: dict[str, Any]) -> str:
@@ -53,21 +57,24 @@ async def on_forget_me(ctx: Context, event: Event) -> Reply:
         OutMessage(
             ctx.texts.get("forget_confirm"),
             rows(
-                Button(ctx.texts.get("forget_yes"), "p:forget:yes"),
-                Button(ctx.texts.get("forget_no"), "p:forget:no"),
+                Button(ctx.texts.get("forget_yes"), BUTTONS.pack("forget", "yes")),
+                Button(ctx.texts.get("forget_no"), BUTTONS.pack("forget", "no")),
             ),
         )
     )
 
 
 async def on_button(ctx: Context, event: Event) -> Reply:
-    if event.text == "p:forget:yes":
+    pressed = BUTTONS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    if pressed.text(0) == "yes":
         texts = ctx.texts
         await erase(ctx.session, ctx.core.registry, ctx.caregiver)
         return Reply(pressed_label=texts.get("forget_yes")).add(
             OutMessage(texts.get("forget_done"))
         )
-    if event.text == "p:forget:no":
+    if pressed.text(0) == "no":
         return Reply(pressed_label=ctx.texts.get("forget_no")).add(
             OutMessage(ctx.texts.get("privacy_kept")), ctx.menu_message()
         )
@@ -83,4 +90,4 @@ def register(registry: Registry) -> None:
             "forgetme": on_forget_me,
         }
     )
-    registry.buttons["p"] = on_button
+    registry.buttons[BUTTONS.prefix] = on_button

@@ -19,12 +19,15 @@ from bot.app.dispatch import BotCore, Context
 from bot.app.personal_data import erase, remove_expired
 from bot.app.registry import PeriodicJob, Registry
 from bot.db.models import Caregiver
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, rows
 from bot.jobs.scheduled import ScheduledMessage, schedule
 
 log = logging.getLogger(__name__)
 ASK_KIND = "retention_ask"
+# r:keep | r:erase, the answer to the question whether to keep the data.
+BUTTONS = ButtonCodec("r", {"keep": (), "erase": ()})
 SWEEP_BATCH = 1000
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
@@ -100,20 +103,21 @@ async def ask_to_keep(ctx: Context, row: ScheduledMessage) -> OutMessage | None:
     return OutMessage(
         texts.get("retention_question", days=ctx.core.retention.grace_days),
         rows(
-            Button(texts.get("retention_keep"), "r:keep"),
-            Button(texts.get("retention_erase"), "r:erase"),
+            Button(texts.get("retention_keep"), BUTTONS.pack("keep")),
+            Button(texts.get("retention_erase"), BUTTONS.pack("erase")),
         ),
     )
 
 
 async def on_button(ctx: Context, event: Event) -> Reply:
     texts = ctx.texts
-    if event.text == "r:keep":
+    pressed = BUTTONS.unpack(event.text)
+    if pressed is not None and pressed.action == "keep":
         # Any contact counts: last_seen_at is already updated by the core for this update.
         return Reply(pressed_label=texts.get("retention_keep")).add(
             OutMessage(texts.get("retention_kept")), ctx.menu_message()
         )
-    if event.text == "r:erase":
+    if pressed is not None and pressed.action == "erase":
         await erase(ctx.session, ctx.core.registry, ctx.caregiver)
         return Reply(pressed_label=texts.get("retention_erase")).add(
             OutMessage(texts.get("forget_done"))
@@ -144,4 +148,4 @@ def register(registry: Registry) -> None:
         )
     )
     registry.scheduled[ASK_KIND] = ask_to_keep
-    registry.buttons["r"] = on_button
+    registry.buttons[BUTTONS.prefix] = on_button

@@ -19,6 +19,7 @@ from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, sugg
 from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
+from bot.engine.codec import ANY, ButtonCodec
 from bot.engine.flow import (
     BACK,
     PAUSE,
@@ -42,7 +43,8 @@ RESULT_ACTION = "questionnaire.result"
 STEP_OWNER = "dialog"
 STEP_EXPECTS = ("text", "location", "contact", "unsupported")
 RESULTS_SHOWN = 10
-VIEW_PREFIX = "qv"
+# qv:<dialog id>: "Alleen bekijken, niets bewaren".
+VIEW_BUTTONS = ButtonCodec("qv", {ANY: ()})
 
 
 def _view_only(row: DialogState) -> bool:
@@ -107,13 +109,14 @@ def _consent_needed(ctx: Context, dialog: Dialog) -> OutMessage:
     if not dialog.view_only:
         return consent_question(ctx, "consent_needed", then=then)
     text = f"{ctx.texts.get('consent_needed')}\n\n{ctx.texts.get('view_only_offer')}"
-    view = Button(ctx.texts.get("view_only_button"), f"{VIEW_PREFIX}:{dialog.id}")
+    view = Button(ctx.texts.get("view_only_button"), VIEW_BUTTONS.pack(dialog.id))
     return consent_question(ctx, then=then, text=text, extra=(view,))
 
 
 async def on_view_only(ctx: Context, event: Event) -> Reply:
     """ "Alleen bekijken, niets bewaren" pressed: the dialog without storing anything."""
-    dialog = ctx.content.dialogs.get(event.text.partition(":")[2])
+    pressed = VIEW_BUTTONS.unpack(event.text)
+    dialog = ctx.content.dialogs.get(pressed.action) if pressed is not None else None
     if dialog is None or not dialog.view_only:
         return ctx.stale_button()
     reply = await open_dialog(ctx, dialog, view_only=True)
@@ -419,7 +422,7 @@ def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
         PersonalData(Result, Result.caregiver_id, label="kept_result", timed=Result.completed_at),
     )
     registry.buttons["q"] = on_dialog_button
-    registry.buttons[VIEW_PREFIX] = on_view_only
+    registry.buttons[VIEW_BUTTONS.prefix] = on_view_only
     registry.inputs[STEP_OWNER] = InputOwner(
         continue_dialog, stop=on_step_word, back=on_step_word, own_answer=is_own_answer
     )
