@@ -19,6 +19,7 @@ from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, sugg
 from bot.app.router import close_step, open_step
 from bot.db.models import DialogRun, DialogState, Result
 from bot.distress import DistressIntent, crisis_reply
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
 from bot.engine.output import COMMANDS, Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, load_yaml
@@ -38,7 +39,18 @@ from bot.jobs.scheduled import (
 
 KIND = "checkin"
 COMMAND = "checkin"
-PREFIX = "c"
+# c:sc:<seq>:<score> | c:snz:<seq>:later|tomorrow | c:skip:<seq> | c:chg | c:stop; <seq> is the
+# number of the check-in asked, so a button of an older one is recognised.
+BUTTONS = ButtonCodec(
+    "c",
+    {
+        "sc": (int, tuple(str(s) for s in range(11))),
+        "snz": (int, ("later", "tomorrow")),
+        "skip": (int,),
+        "chg": (),
+        "stop": (),
+    },
+)
 CADENCES = ("weekly", "biweekly", "monthly")
 # The set-up is a dialog file (dialogs/checkin_setup.yaml) ending in one of these actions.
 SETUP_DIALOG = "checkin_setup"
@@ -225,18 +237,18 @@ async def stop_checkins(ctx: Context) -> None:
 
 
 def question_message(ctx: Context, seq: int) -> OutMessage:
-    scores = [Button(str(s), f"{PREFIX}:sc:{seq}:{s}") for s in SCORES]
+    scores = [Button(str(s), BUTTONS.pack("sc", seq, str(s))) for s in SCORES]
     texts = ctx.texts
     buttons = (
         tuple(scores[:6]),
         tuple(scores[6:]),
         (
-            Button(texts.get("checkin_later"), f"{PREFIX}:snz:{seq}:later"),
-            Button(texts.get("checkin_tomorrow"), f"{PREFIX}:snz:{seq}:tomorrow"),
+            Button(texts.get("checkin_later"), BUTTONS.pack("snz", seq, "later")),
+            Button(texts.get("checkin_tomorrow"), BUTTONS.pack("snz", seq, "tomorrow")),
         ),
         (
-            Button(texts.get("checkin_change"), f"{PREFIX}:chg"),
-            Button(texts.get("checkin_stop"), f"{PREFIX}:stop"),
+            Button(texts.get("checkin_change"), BUTTONS.pack("chg")),
+            Button(texts.get("checkin_stop"), BUTTONS.pack("stop")),
         ),
     )
     # The first line is neutral: a lock-screen preview shows no scores or worries.
@@ -351,7 +363,7 @@ async def answer_score(ctx: Context, seq: int, score: int, rules: Rules) -> Repl
     plan.updated_at = ctx.now
     followup = OutMessage(
         texts.get(f"checkin_followup_{note_kind}"),
-        rows(Button(texts.get("checkin_skip"), f"{PREFIX}:skip:{seq}")),
+        rows(Button(texts.get("checkin_skip"), BUTTONS.pack("skip", seq))),
         expects="text",
     )
     reply = Reply(pressed_label=str(score))
@@ -407,21 +419,19 @@ async def on_note(ctx: Context, event: Event) -> Reply | None:
     )
 
 
-def _int(value: str, allowed: range) -> int | None:
-    return int(value) if value.isdigit() and int(value) in allowed else None
-
-
 def make_button_handler(rules: Rules):
     async def on_button(ctx: Context, event: Event) -> Reply:
         """Buttons `c:...`: every choice travels in the data and is checked here."""
-        parts = event.text.split(":")
-        what, args = (parts[1] if len(parts) > 1 else ""), parts[2:]
+        pressed = BUTTONS.unpack(event.text)
         texts = ctx.texts
         stale = Reply(toast=texts.get("stale_button_toast")).add(
             ctx.menu_message("finished_button")
         )
+        if pressed is None:
+            return stale
         if not ctx.has_consent:
             return Reply().add(consent_question(ctx, "checkin_needs_consent", then=COMMAND))
+        what = pressed.action
         if what == "chg":
             setup = await start_setup(ctx)
             return Reply(pressed_label=texts.get("checkin_change")).add(*setup.messages)
@@ -430,14 +440,12 @@ def make_button_handler(rules: Rules):
             return Reply(pressed_label=texts.get("cadence_off")).add(
                 OutMessage(texts.get("checkin_stopped")), ctx.menu_message()
             )
-        seq = _int(args[0], range(1 << 31)) if args else None
-        if seq is None:
-            return stale
-        if what == "sc" and len(args) == 2 and (score := _int(args[1], SCORES)) is not None:
-            return await answer_score(ctx, seq, score, rules)
-        if what == "snz" and len(args) == 2 and args[1] in ("later", "tomorrow"):
-            return await snooze(ctx, seq, args[1], rules)
-        if what == "skip" and len(args) == 1:
+        seq = pressed.number(0)
+        if what == "sc":
+            return await answer_score(ctx, seq, int(pressed.text(1)), rules)
+        if what == "snz":
+            return await snooze(ctx, seq, pressed.text(1), rules)
+        if what == "skip":
             plan = await ctx.session.get(CheckinSchedule, ctx.caregiver.id)
             if plan is None or plan.asked_seq != seq or plan.awaiting != "note":
                 return Reply(toast=texts.get("already_received"))
@@ -562,7 +570,7 @@ def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     # check-ins, and a chart of both.
     registry.commands.update({"resultaten": on_results, "results": on_results})
     registry.menu.append(MenuEntry("resultaten", "menu_results", 20))
-    registry.buttons[PREFIX] = make_button_handler(rules)
+    registry.buttons[BUTTONS.prefix] = make_button_handler(rules)
     registry.menu.append(MenuEntry(COMMAND, "menu_checkin", 40))
     registry.scheduled[KIND] = send_checkin
     registry.inputs[NOTE_STEP] = InputOwner(on_note)
