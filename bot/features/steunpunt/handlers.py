@@ -13,6 +13,7 @@ from typing import Any
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, open_step
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, DialogError, load_yaml
@@ -35,7 +36,18 @@ from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt
 from bot.features.steunpunt.places import PlacesLayer, national_layer
 
 COMMAND = "steunpunt"
-PREFIX = "sp"
+# sp:search | sp:save:<key> | sp:pick:own|cared:<place ref> | sp:retype | sp:stop | sp:other:yes|no
+BUTTONS = ButtonCodec(
+    "sp",
+    {
+        "search": (),
+        "save": (str,),
+        "pick": (("own", "cared"), str),
+        "retype": (),
+        "stop": (),
+        "other": (("yes", "no"),),
+    },
+)
 OWN, CARED = "own", "cared"
 # How long typed text still counts as the answer to "where do you live?".
 SEARCH_WINDOW = timedelta(hours=1)
@@ -89,9 +101,9 @@ class Finder:
         if steunpunt.website:
             buttons.append(Button(texts.get("steunpunt_open_website"), "", url=steunpunt.website))
         if saved:
-            buttons.append(Button(texts.get("steunpunt_search_again"), f"{PREFIX}:search"))
+            buttons.append(Button(texts.get("steunpunt_search_again"), BUTTONS.pack("search")))
         else:
-            buttons.append(Button(texts.get("steunpunt_save"), f"{PREFIX}:save:{steunpunt.key}"))
+            buttons.append(Button(texts.get("steunpunt_save"), BUTTONS.pack("save", steunpunt.key)))
         return OutMessage(card_text(texts, CardData.of(steunpunt)), rows(*buttons))
 
     async def help_card(self, ctx: Context) -> OutMessage | None:
@@ -125,7 +137,7 @@ class Finder:
     def ways_on(ctx: Context) -> tuple[tuple[Button, ...], ...]:
         texts = ctx.texts
         return rows(
-            Button(texts.get("steunpunt_search_other"), f"{PREFIX}:search"),
+            Button(texts.get("steunpunt_search_other"), BUTTONS.pack("search")),
             command_button(texts.get("steunpunt_help_button"), "hulp"),
             command_button(texts.get("button_menu"), "menu"),
         )
@@ -133,7 +145,7 @@ class Finder:
     def searching(self, ctx: Context, text: str) -> Reply:
         """A question to type again, while the search stays open: stop or a human."""
         buttons = rows(
-            Button(ctx.texts.get("steunpunt_stop"), f"{PREFIX}:stop"),
+            Button(ctx.texts.get("steunpunt_stop"), BUTTONS.pack("stop")),
             command_button(ctx.texts.get("steunpunt_help_button"), "hulp"),
         )
         return Reply().add(OutMessage(text, buttons))
@@ -143,7 +155,7 @@ class Finder:
         label = ctx.texts.get(
             "steunpunt_place_option", name=name, municipality=place.name, province=place.province
         )
-        return Button(label, f"{PREFIX}:pick:{who}:{place.ref}")
+        return Button(label, BUTTONS.pack("pick", who, place.ref))
 
     # --- the search ----------------------------------------------------------------------------
 
@@ -208,7 +220,7 @@ class Finder:
                 return self.not_found(ctx, event.text)
             options = [self.place_option(ctx, who, name, p) for name, p in suggestions]
             text = ctx.texts.get("steunpunt_did_you_mean")
-        retype = Button(ctx.texts.get("steunpunt_retype"), f"{PREFIX}:retype")
+        retype = Button(ctx.texts.get("steunpunt_retype"), BUTTONS.pack("retype"))
         return Reply().add(OutMessage(text, rows(*options, retype)))
 
     def not_found(self, ctx: Context, typed: str) -> Reply:
@@ -252,8 +264,8 @@ class Finder:
             OutMessage(
                 texts.get("steunpunt_other_question"),
                 rows(
-                    Button(texts.get("steunpunt_other_no"), f"{PREFIX}:other:no"),
-                    Button(texts.get("steunpunt_other_yes"), f"{PREFIX}:other:yes"),
+                    Button(texts.get("steunpunt_other_no"), BUTTONS.pack("other", "no")),
+                    Button(texts.get("steunpunt_other_yes"), BUTTONS.pack("other", "yes")),
                 ),
             )
         )
@@ -295,21 +307,23 @@ class Finder:
 
     async def on_button(self, ctx: Context, event: Event) -> Reply:
         """Buttons `sp:<action>[:...]`."""
-        parts = event.text.split(":")
-        action = parts[1] if len(parts) > 1 else ""
+        pressed = BUTTONS.unpack(event.text)
+        if pressed is None:
+            return ctx.stale_button()
+        action = pressed.action
         row = await self._row(ctx)
         texts = ctx.texts
         if action == "search":
             return Reply(pressed_label=texts.get("steunpunt_search_again")).add(
                 await self.ask(ctx, row, OWN)
             )
-        if action == "save" and len(parts) == 3:
-            steunpunt = await steunpunt_by_key(ctx.session, parts[2])
+        if action == "save":
+            steunpunt = await steunpunt_by_key(ctx.session, pressed.text(0))
             if steunpunt is not None:
                 return await self.save(ctx, row, steunpunt)
         who = self._awaiting(ctx, row)
-        if action == "pick" and len(parts) == 4 and parts[2] == who:
-            found = await find_by_ref(ctx.session, self.layer, parts[3])
+        if action == "pick" and pressed.text(0) == who:
+            found = await find_by_ref(ctx.session, self.layer, pressed.text(1))
             if found is not None and found.place is not None:
                 reply = await self.show(ctx, row, who, found, None)
                 reply.pressed_label = found.place.name
@@ -325,7 +339,7 @@ class Finder:
                 ctx.menu_message(),
             )
         if action == "other" and "own" in row.flow and who is None and "compared" not in row.flow:
-            if len(parts) == 3 and parts[2] == "yes":
+            if pressed.text(0) == "yes":
                 return Reply(pressed_label=texts.get("steunpunt_other_yes")).add(
                     await self.ask(ctx, row, CARED)
                 )
@@ -366,7 +380,7 @@ def fallback_contacts(directory: Path) -> tuple[str, ...]:
 def register(registry: Registry, directory: Path = DIALOGS_DIR) -> None:
     finder = Finder(fallback_contacts(directory))
     registry.commands[COMMAND] = finder.on_command
-    registry.buttons[PREFIX] = finder.on_button
+    registry.buttons[BUTTONS.prefix] = finder.on_button
     registry.menu.append(MenuEntry(COMMAND, "menu_steunpunt", 30))
     registry.inputs[SEARCH_STEP] = InputOwner(finder.on_input)
     registry.help_cards.append(finder.help_card)
