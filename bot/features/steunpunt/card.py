@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun, DialogState
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
@@ -48,7 +49,11 @@ from bot.text.fields import format_phone, international_phone
 from bot.text.hours import opening_hours
 
 COMMAND = "kaart"
-PREFIX = "kt"  # staff buttons: kt:sp:<key> | kt:ok:<token> | kt:no:<token> | kt:mun:add|del:<code>
+# Staff buttons: kt:sp:<key> | kt:ok:<token> | kt:no:<token> | kt:mun:add|del:<code>
+BUTTONS = ButtonCodec(
+    "kt",
+    {"sp": (str,), "ok": (str,), "no": (str,), "mun": (("add", "del"), str)},
+)
 DIALOG = "steunpunt_card"
 PREVIEW_ACTION = "steunpunt.card_preview"
 MUNICIPALITY_ACTION = "steunpunt.card_municipality"
@@ -276,7 +281,7 @@ class CardEditor:
             assert member.steunpunt_key is not None
             steunpunt = await steunpunt_by_key(ctx.session, member.steunpunt_key)
             if steunpunt is not None:
-                buttons.append(Button(steunpunt.name, f"{PREFIX}:sp:{steunpunt.key}"))
+                buttons.append(Button(steunpunt.name, BUTTONS.pack("sp", steunpunt.key)))
         return Reply().add(OutMessage(ctx.texts.get("card_which_steunpunt"), rows(*buttons)))
 
     async def show(self, ctx: Context, key: str) -> Reply:
@@ -343,8 +348,8 @@ class CardEditor:
             changed = CardData(**{**asdict(CardData.of(steunpunt)), field: value})
             text = "\n\n".join([texts.get("card_preview"), card_text(texts, changed)])
         buttons = rows(
-            Button(texts.get("card_save"), f"{PREFIX}:ok:{draft.token}"),
-            Button(texts.get("card_dont_save"), f"{PREFIX}:no:{draft.token}"),
+            Button(texts.get("card_save"), BUTTONS.pack("ok", draft.token)),
+            Button(texts.get("card_dont_save"), BUTTONS.pack("no", draft.token)),
         )
         return [OutMessage(text), OutMessage(texts.get("card_confirm"), buttons)]
 
@@ -366,7 +371,9 @@ class CardEditor:
         if state.answers.get(MUNICIPALITIES) == "remove":
             if len(served) <= 1:
                 return [self._more(ctx, "card_municipality_last")]
-            buttons = [Button(await self._name(ctx, c), f"{PREFIX}:mun:del:{c}") for c in served]
+            buttons = [
+                Button(await self._name(ctx, c), BUTTONS.pack("mun", "del", c)) for c in served
+            ]
             return [OutMessage(texts.get("card_municipality_which_remove"), rows(*buttons))]
         typed = state.answers.get("municipality", "")
         named = await find_by_name(ctx.session, self.layer, normalise_name(typed))
@@ -392,8 +399,8 @@ class CardEditor:
     @staticmethod
     def _choices(ctx: Context, places: list[Place]) -> tuple[tuple[Button, ...], ...]:
         buttons = [Button(ctx.texts.get("card_municipality_option", name=p.name,
-                                        province=p.province), f"{PREFIX}:mun:add:{p.code}")
-                   for p in places]  # fmt: skip
+                                        province=p.province), BUTTONS.pack("mun", "add", p.code))
+                   for p in places if p.code is not None]  # fmt: skip
         return rows(*buttons, command_button(ctx.texts.get("card_change_more"), COMMAND))
 
     async def add(
@@ -407,27 +414,30 @@ class CardEditor:
         return await self.preview(ctx, draft, steunpunt, MUNICIPALITIES, value)
 
     async def on_button(self, ctx: Context, event: Event) -> Reply:
-        parts = event.text.split(":")
-        action = parts[1] if len(parts) > 1 else ""
+        pressed = BUTTONS.unpack(event.text)
+        if pressed is None:
+            return ctx.stale_button()
+        action, first = pressed.action, pressed.text(0)
         texts = ctx.texts
-        if action == "sp" and len(parts) == 3 and await self._member(ctx, parts[2]) is not None:
-            return await self.show(ctx, parts[2])
+        if action == "sp" and await self._member(ctx, first) is not None:
+            return await self.show(ctx, first)
         found = await self._draft(ctx)
         if found is None:
             return ctx.stale_button()
         draft, steunpunt = found
-        if action == "mun" and len(parts) == 4 and parts[2] in ("add", "del"):
-            place = await municipality(ctx.session, parts[3])
+        if action == "mun":
+            code = pressed.text(1)
+            place = await municipality(ctx.session, code)
             served = await served_codes(ctx.session, steunpunt)
-            if place is not None and place.code is not None and parts[2] == "add":
+            if place is not None and place.code is not None and first == "add":
                 reply = Reply(pressed_label=place.name)
                 return reply.add(*await self.add(ctx, draft, steunpunt, place))
-            if place is not None and parts[3] in served and len(served) > 1:
-                value = ";".join(c for c in served if c != parts[3])
+            if place is not None and code in served and len(served) > 1:
+                value = ";".join(c for c in served if c != code)
                 reply = Reply(pressed_label=place.name)
                 return reply.add(*await self.preview(ctx, draft, steunpunt, MUNICIPALITIES, value))
             return ctx.stale_button()
-        token_matches = len(parts) == 3 and draft.token is not None and parts[2] == draft.token
+        token_matches = draft.token is not None and first == draft.token
         if action == "no" and token_matches:
             draft.field = draft.value = draft.token = None
             return Reply(pressed_label=texts.get("card_dont_save")).add(
@@ -452,7 +462,7 @@ class CardEditor:
 def register(registry: Registry, layer: PlacesLayer) -> None:
     editor = CardEditor(layer)
     registry.staff_commands[COMMAND] = editor.on_command
-    registry.staff_buttons[PREFIX] = editor.on_button
+    registry.staff_buttons[BUTTONS.prefix] = editor.on_button
     registry.staff_menu.append(MenuEntry(COMMAND, "card_menu", 30))
     registry.actions[PREVIEW_ACTION] = editor.on_preview
     registry.actions[MUNICIPALITY_ACTION] = editor.on_municipality
