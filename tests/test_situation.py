@@ -20,7 +20,7 @@ from bot.engine.output import OutMessage, Reply
 from bot.engine.spec import DIALOGS_DIR, DialogError, load_yaml
 from bot.features import load
 from bot.features.situation.guides import GUIDE_KEY, Guides
-from bot.features.situation.handlers import PREFIX
+from bot.features.situation.handlers import BUTTONS
 from bot.features.situation.models import SituationOffer
 from bot.text.extract import iter_translatable
 from bot.transport.terminal import plain
@@ -31,7 +31,7 @@ from tests.test_scheduling import RecordingSender
 from tests.test_short_first import ENGLISH, SELFCHECK_ANSWERS, check
 
 CONTENT, REGISTRY = features()
-GUIDES: Guides = REGISTRY.buttons[PREFIX].__self__.guides  # type: ignore[attr-defined]
+GUIDES: Guides = REGISTRY.buttons[BUTTONS.prefix].__self__.guides  # type: ignore[attr-defined]
 # The professions and lines of CONTENT.md ("Who is who", "National lines and sites"), as the
 # guides name them in Dutch and English: every guide's "who can help" names at least one.
 PROFESSIONS = (
@@ -174,7 +174,7 @@ def test_a_content_editor_adds_a_guide_with_one_file(tmp_path: Path) -> None:
     shutil.copytree(DIALOGS_DIR, directory)
     (directory / "situation_moving.yaml").write_text(yaml.safe_dump(guide_file()), "utf-8")
     _, registry = load(directory)
-    guides = registry.buttons[PREFIX].__self__.guides  # type: ignore[attr-defined]
+    guides = registry.buttons[BUTTONS.prefix].__self__.guides  # type: ignore[attr-defined]
     assert [g.key for g in guides.guides][:2] == ["moving", "dementia"]
 
 

@@ -21,6 +21,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import PersonalData, Registry, suggested
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError, load_yaml
@@ -37,7 +38,9 @@ DIALOG_ID = "respite"
 COMMAND = "respijt"
 ADVICE_ACTION = "respite.advice"
 NOW_ACTION = "respite.now"
-PREFIX = "rs"
+# rs:<what>:<advice id>:<value>: opt/pay:<option> (a form, how it is paid), sum:all (the
+# summary again), fu:yes|no (the follow-up offer), ans:<answer> (the follow-up answer).
+BUTTONS = ButtonCodec("rs", {what: (int, str) for what in ("opt", "pay", "sum", "fu", "ans")})
 FOLLOWUP_KIND = "respite_followup"
 FOLLOWUP_AFTER = timedelta(days=14)
 # An evening moment: caregivers who work read it after work, and it is outside quiet hours.
@@ -313,7 +316,7 @@ class Respite:
         mine = [p for p in providers if option.id in p.forms]
         if mine:
             lines += ["", self.providers_text(ctx, mine)]
-        pay = Button(self._t(ctx, "advice_pay_button"), f"{PREFIX}:pay:{advice.id}:{option.id}")
+        pay = Button(self._t(ctx, "advice_pay_button"), BUTTONS.pack("pay", advice.id, option.id))
         return OutMessage("\n".join(lines), rows(pay, self._summary_button(ctx, advice)))
 
     def funding_message(self, ctx: Context, advice: RespiteAdvice, advised: Advised) -> OutMessage:
@@ -340,7 +343,7 @@ class Respite:
         return "\n".join(lines)
 
     def _summary_button(self, ctx: Context, advice: RespiteAdvice) -> Button:
-        return Button(self._t(ctx, "advice_back_button"), f"{PREFIX}:sum:{advice.id}:all")
+        return Button(self._t(ctx, "advice_back_button"), BUTTONS.pack("sum", advice.id, "all"))
 
     def summary_message(self, ctx: Context, advice: RespiteAdvice) -> OutMessage:
         """The advice in short: the forms that fit, each a button, and the next step."""
@@ -353,7 +356,7 @@ class Respite:
         buttons = [
             Button(
                 self._t(ctx, "advice_more_button", title=ctx.texts.tr(a.option.short)),
-                f"{PREFIX}:opt:{advice.id}:{a.option.id}",
+                BUTTONS.pack("opt", advice.id, a.option.id),
             )
             for a in advised
         ]
@@ -385,8 +388,8 @@ class Respite:
             OutMessage(
                 self._t(ctx, "followup_offer"),
                 rows(
-                    Button(self._t(ctx, "followup_yes"), f"{PREFIX}:fu:{advice.id}:yes"),
-                    Button(self._t(ctx, "followup_no"), f"{PREFIX}:fu:{advice.id}:no"),
+                    Button(self._t(ctx, "followup_yes"), BUTTONS.pack("fu", advice.id, "yes")),
+                    Button(self._t(ctx, "followup_no"), BUTTONS.pack("fu", advice.id, "no")),
                 ),
             ),
         ]
@@ -411,18 +414,18 @@ class Respite:
 
     async def on_button(self, ctx: Context, event: Event) -> Reply:
         """Buttons `rs:fu:<advice>:yes|no` (the offer) and `rs:ans:<advice>:<answer>`."""
-        parts = event.text.split(":")
+        pressed = BUTTONS.unpack(event.text)
         stale = Reply(toast=ctx.texts.get("stale_button_toast")).add(
             ctx.menu_message("finished_button")
         )
-        if len(parts) != 4 or not parts[2].isdigit():
+        if pressed is None:
             return stale
         if not ctx.has_consent:
             return Reply().add(consent_question(ctx, "consent_needed", then=COMMAND))
-        advice = await ctx.session.get(RespiteAdvice, int(parts[2]))
+        advice = await ctx.session.get(RespiteAdvice, pressed.number(0))
         if advice is None or advice.caregiver_id != ctx.caregiver.id:
             return stale
-        what, value = parts[1], parts[3]
+        what, value = pressed.action, pressed.text(1)
         if what in ("opt", "pay", "sum"):
             return await self._details(ctx, advice, what, value) or stale
         if what == "fu" and value in ("yes", "no"):
@@ -507,7 +510,7 @@ class Respite:
         if advice is None or advice.caregiver_id != ctx.caregiver.id or not ctx.has_consent:
             return None
         buttons = [
-            Button(self._t(ctx, f"followup_{a}"), f"{PREFIX}:ans:{advice.id}:{a}")
+            Button(self._t(ctx, f"followup_{a}"), BUTTONS.pack("ans", advice.id, a))
             for a in FOLLOWUP_ANSWERS
         ]
         # The first line is neutral: a lock-screen preview does not say what it is about.
@@ -529,5 +532,5 @@ def register(registry: Registry, content: Content, directory: Path = DIALOGS_DIR
     feature = Respite(load_catalogue(directory, dialog), Finder(fallback_contacts(directory)))
     registry.actions[ADVICE_ACTION] = feature.on_advice
     registry.actions[NOW_ACTION] = feature.on_now
-    registry.buttons[PREFIX] = feature.on_button
+    registry.buttons[BUTTONS.prefix] = feature.on_button
     registry.scheduled[FOLLOWUP_KIND] = feature.send_followup

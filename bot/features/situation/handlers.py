@@ -15,6 +15,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.db.models import DialogRun
 from bot.distress import own_steunpunt_card
+from bot.engine.codec import ANY, ButtonCodec, Optional
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import DIALOGS_DIR, Dialog, DialogError
@@ -23,7 +24,8 @@ from bot.features.situation.models import SituationOffer
 from bot.text.content import Content
 
 COMMAND = "situatie"
-PREFIX = "si"
+# si:list | si:<guide> | si:<guide>:who | si:<guide>:rights
+BUTTONS = ButtonCodec("si", {ANY: (Optional(("who", "rights")),)})
 WORK_ACTION = "situation.work_summary"
 WORK_COMMAND = "werkgesprek"  # the command of dialogs/work_care.yaml
 # Commands a guide may link to; each needs a message `situation_link_<command>`, and its button
@@ -45,7 +47,7 @@ class Situations:
         return command_button(ctx.texts.get("button_menu"), "menu")
 
     def list_message(self, ctx: Context) -> OutMessage:
-        buttons = [Button(ctx.texts.tr(g.label), f"{PREFIX}:{g.key}") for g in self.guides.guides]
+        buttons = [Button(ctx.texts.tr(g.label), BUTTONS.pack(g.key)) for g in self.guides.guides]
         return OutMessage(ctx.texts.get("situation_list"), rows(*buttons, self._menu_button(ctx)))
 
     def _nav(self, ctx: Context, guide: Guide, *shown: str) -> list[Button]:
@@ -53,11 +55,11 @@ class Situations:
         t = ctx.texts.get
         buttons = []
         if "who" not in shown:
-            buttons.append(Button(t("situation_who_button"), f"{PREFIX}:{guide.key}:who"))
+            buttons.append(Button(t("situation_who_button"), BUTTONS.pack(guide.key, "who")))
         if guide.rights and "rights" not in shown:
-            buttons.append(Button(t("situation_rights_button"), f"{PREFIX}:{guide.key}:rights"))
+            buttons.append(Button(t("situation_rights_button"), BUTTONS.pack(guide.key, "rights")))
         if "guide" not in shown:
-            buttons.append(Button(t("situation_back_button"), f"{PREFIX}:{guide.key}"))
+            buttons.append(Button(t("situation_back_button"), BUTTONS.pack(guide.key)))
         return buttons
 
     def guide_message(self, ctx: Context, guide: Guide) -> OutMessage:
@@ -75,7 +77,7 @@ class Situations:
         ]
         buttons = [*self._nav(ctx, guide, "guide"), *links]
         buttons += [
-            Button(ctx.texts.get("situation_other_button"), f"{PREFIX}:{LIST}"),
+            Button(ctx.texts.get("situation_other_button"), BUTTONS.pack(LIST)),
             self._menu_button(ctx),
         ]
         return OutMessage("\n".join(lines), rows(*buttons))
@@ -116,11 +118,13 @@ class Situations:
 
     async def on_button(self, ctx: Context, event: Event) -> Reply:
         """`si:list`, `si:<guide>`, `si:<guide>:who`, `si:<guide>:rights`."""
-        parts = event.text.split(":")
-        if parts[1:] == [LIST]:
+        pressed = BUTTONS.unpack(event.text)
+        if pressed is None:
+            return ctx.stale_button()
+        if pressed.action == LIST and not pressed.values:
             return Reply().add(self.list_message(ctx))
-        guide = self.guides.get(parts[1]) if len(parts) in (2, 3) else None
-        what = parts[2] if len(parts) == 3 else ""
+        guide = self.guides.get(pressed.action)
+        what = pressed.text(0)
         if guide is None:
             return ctx.stale_button()
         if what == "":
@@ -146,8 +150,8 @@ class Situations:
             )
             guide = self.guides.get(key)
             if guide is None:
-                return [Button(ctx.texts.get("situation_suggest_list"), f"{PREFIX}:{LIST}")]
-            return [Button(ctx.texts.tr(guide.button), f"{PREFIX}:{guide.key}")]
+                return [Button(ctx.texts.get("situation_suggest_list"), BUTTONS.pack(LIST))]
+            return [Button(ctx.texts.tr(guide.button), BUTTONS.pack(guide.key))]
         return []
 
     # --- work and care --------------------------------------------------------------------
@@ -211,7 +215,7 @@ def register(registry: Registry, content: Content, directory: Path = DIALOGS_DIR
     _check_work_dialog(content.dialog_for_command(WORK_COMMAND))
     registry.commands.update({COMMAND: feature.on_command, "situation": feature.on_command})
     registry.menu.append(MenuEntry(COMMAND, "menu_situation", MENU_ORDER))
-    registry.buttons[PREFIX] = feature.on_button
+    registry.buttons[BUTTONS.prefix] = feature.on_button
     registry.actions[WORK_ACTION] = feature.on_work_summary
     registry.suggestions.append(feature.suggest)
     registry.add_personal_data(
