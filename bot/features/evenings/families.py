@@ -20,7 +20,7 @@ from bot.features.evenings import staff as evenings_staff
 from bot.features.evenings.files import ICS_FILENAME, SUBSCRIBE_PREFIX, evening_ics
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
-    ANSWERS,
+    FAMILY_BUTTONS,
     KIND_CANCELLED,
     KIND_CHANGED,
     KIND_INVITE,
@@ -28,10 +28,8 @@ from bot.features.evenings.plan import (
     KIND_REMINDER,
     KINDS,
     MAX_PARTY,
-    PREFIX,
     answer_text,
     answers_of,
-    button_number,
     drop_pending,
     evening_and_location,
     evening_message,
@@ -93,8 +91,8 @@ async def on_subscribe_link(ctx: Context, event: Event) -> Reply:
         question += "\n" + ctx.texts.get("evening_location_example")
     buttons = rows(
         # The key, not the id: the button can do no more than the link itself (ids are guessable).
-        Button(ctx.texts.get("evening_subscribe_yes"), f"{PREFIX}:sub:{location.key}"),
-        Button(ctx.texts.get("evening_subscribe_no"), f"{PREFIX}:nosub"),
+        Button(ctx.texts.get("evening_subscribe_yes"), FAMILY_BUTTONS.pack("sub", location.key)),
+        Button(ctx.texts.get("evening_subscribe_no"), FAMILY_BUTTONS.pack("nosub")),
     )
     return Reply().add(OutMessage(question, buttons))
 
@@ -185,7 +183,10 @@ async def _loaded(
 
 
 def _party_question(ctx: Context, evening: FamilyEvening, key: str, what: str) -> OutMessage:
-    numbers = [Button(str(n), f"{PREFIX}:{what}:{evening.id}:{n}") for n in range(1, MAX_PARTY + 1)]
+    numbers = [
+        Button(str(n), FAMILY_BUTTONS.pack(what, evening.id, str(n)))
+        for n in range(1, MAX_PARTY + 1)
+    ]
     text = ctx.texts.get(key, title=evening.title)
     return OutMessage(text, (tuple(numbers[:3]), tuple(numbers[3:])))
 
@@ -228,8 +229,11 @@ async def on_party(ctx: Context, evening_id: int, people: int, waitlist: bool) -
     if not fits and not waitlist:
         text = ctx.texts.get_n("evening_full_for_party", left or 0, title=evening.title, left=left)
         buttons = rows(
-            Button(ctx.texts.get("evening_button_waitlist"), f"{PREFIX}:w:{evening.id}:{people}"),
-            Button(ctx.texts.get("evening_button_keep"), f"{PREFIX}:keep"),
+            Button(
+                ctx.texts.get("evening_button_waitlist"),
+                FAMILY_BUTTONS.pack("w", evening.id, str(people)),
+            ),
+            Button(ctx.texts.get("evening_button_keep"), FAMILY_BUTTONS.pack("keep")),
         )
         return Reply(pressed_label=label).add(OutMessage(text, buttons))
     was_coming = mine is not None and mine.answer == "yes" and not mine.waitlisted
@@ -277,8 +281,8 @@ def _store(
 
 def _after_answer_buttons(ctx: Context, evening: FamilyEvening) -> tuple[tuple[Button, ...], ...]:
     return rows(
-        Button(ctx.texts.get("evening_button_calendar"), f"{PREFIX}:ics:{evening.id}"),
-        Button(ctx.texts.get("evening_button_change"), f"{PREFIX}:open:{evening.id}"),
+        Button(ctx.texts.get("evening_button_calendar"), FAMILY_BUTTONS.pack("ics", evening.id)),
+        Button(ctx.texts.get("evening_button_change"), FAMILY_BUTTONS.pack("open", evening.id)),
         command_button(ctx.texts.get("evening_button_mine"), COMMAND),
     )
 
@@ -359,13 +363,13 @@ async def on_my_evenings(ctx: Context, event: Event) -> Reply:
             )
         )
         label = f"{evening.title[:40]} – {short_when(texts, evening.starts_at)}"
-        buttons.append(Button(label, f"{PREFIX}:open:{evening.id}"))
+        buttons.append(Button(label, FAMILY_BUTTONS.pack("open", evening.id)))
     if subscribed:
         names = ", ".join(loc.name for loc in subscribed)
         lines += ["", texts.get("evening_mine_subscriptions", names=names)]
         for location in subscribed:
             label = texts.get("evening_button_unsubscribe", name=location.name[:40])
-            buttons.append(Button(label, f"{PREFIX}:unsub:{location.id}"))
+            buttons.append(Button(label, FAMILY_BUTTONS.pack("unsub", location.id)))
     buttons.append(menu_button(ctx))
     return Reply().add(OutMessage("\n".join(lines), rows(*buttons)))
 
@@ -373,47 +377,46 @@ async def on_my_evenings(ctx: Context, event: Event) -> Reply:
 async def on_button(ctx: Context, event: Event) -> Reply:
     """Buttons `ev:<what>:<id>[:<value>]` (`ev:sub:<location key>`); every part is checked, and
     the caregiver's right to act on the evening or location is checked again."""
-    parts = event.text.split(":")
-    what = parts[1] if len(parts) > 1 else ""
-    number = button_number(parts[2]) if len(parts) > 2 else None
-    value = parts[3] if len(parts) > 3 else ""
+    pressed = FAMILY_BUTTONS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    what, value = pressed.action, pressed.text(1)
+    number = pressed[0] if pressed.values and isinstance(pressed[0], int) else None
     texts = ctx.texts
-    if what == "nosub" and len(parts) == 2:
+    if what == "nosub":
         return Reply(pressed_label=texts.get("evening_subscribe_no")).add(
             OutMessage(texts.get("evening_not_subscribed")), ctx.menu_message()
         )
-    if what == "keep" and len(parts) == 2:
+    if what == "keep":
         return Reply(pressed_label=texts.get("evening_button_keep")).add(
             OutMessage(
                 texts.get("evening_kept"),
                 rows(command_button(texts.get("evening_button_mine"), COMMAND)),
             )
         )
-    if what == "sub" and len(parts) == 3:
-        return await subscribe(ctx, parts[2])
+    if what == "sub":
+        return await subscribe(ctx, pressed.text(0))
     if number is None:
         return ctx.stale_button()
-    if what == "unsub" and len(parts) == 3:
+    if what == "unsub":
         location = await ctx.session.get(Location, number)
         if location is None or not await is_subscribed(ctx.session, ctx.caregiver.id, number):
             return ctx.stale_button()
         question = texts.get("evening_unsubscribe_question", name=location.name)
         buttons = rows(
-            Button(texts.get("evening_unsubscribe_yes"), f"{PREFIX}:unsub_yes:{number}"),
-            Button(texts.get("evening_unsubscribe_no"), f"{PREFIX}:keep"),
+            Button(texts.get("evening_unsubscribe_yes"), FAMILY_BUTTONS.pack("unsub_yes", number)),
+            Button(texts.get("evening_unsubscribe_no"), FAMILY_BUTTONS.pack("keep")),
         )
         return Reply().add(OutMessage(question, buttons))
-    if what == "unsub_yes" and len(parts) == 3:
+    if what == "unsub_yes":
         return await unsubscribe(ctx, number)
-    if what == "a" and len(parts) == 4 and value in ANSWERS:
+    if what == "a":
         return await on_answer(ctx, number, value)
-    if what in ("n", "w") and len(parts) == 4:
-        people = button_number(value)
-        if people is not None and 1 <= people <= MAX_PARTY:
-            return await on_party(ctx, number, people, waitlist=what == "w")
-    if what == "ics" and len(parts) == 3:
+    if what in ("n", "w"):
+        return await on_party(ctx, number, int(value), waitlist=what == "w")
+    if what == "ics":
         return await on_calendar(ctx, number)
-    if what == "open" and len(parts) == 3:
+    if what == "open":
         return await on_open(ctx, number)
     return ctx.stale_button()
 
@@ -539,7 +542,7 @@ def register(registry: Registry) -> None:
     registry.start_payloads[SUBSCRIBE_PREFIX] = on_subscribe_link
     registry.commands[COMMAND] = on_my_evenings
     registry.menu.append(MenuEntry(COMMAND, "menu_evenings", 50))
-    registry.buttons[PREFIX] = on_button
+    registry.buttons[FAMILY_BUTTONS.prefix] = on_button
     registry.scheduled.update(
         {
             KIND_INVITE: send_invite,

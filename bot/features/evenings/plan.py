@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.codec import ButtonCodec
 from bot.engine.output import Button, OutMessage
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.staff.models import Location, LocationSubscription
@@ -30,6 +31,29 @@ KIND_PROMOTED = "evening_promoted"
 KINDS = (KIND_INVITE, KIND_REMINDER, KIND_CHANGED, KIND_CANCELLED, KIND_PROMOTED)
 ANSWERS = ("yes", "maybe", "no")
 MAX_PARTY = 6
+PARTY = tuple(str(n) for n in range(1, MAX_PARTY + 1))
+# Families: ev:sub:<location key> | ev:nosub | ev:keep | ev:unsub[_yes]:<location id> |
+# ev:a:<evening>:yes|maybe|no | ev:n|w:<evening>:<people> | ev:ics|open:<evening>
+FAMILY_BUTTONS = ButtonCodec(
+    PREFIX,
+    {
+        "sub": (str,), "nosub": (), "keep": (), "unsub": (int,), "unsub_yes": (int,),
+        "a": (int, ANSWERS), "n": (int, PARTY), "w": (int, PARTY), "ics": (int,),
+        "open": (int,),
+    },
+)  # fmt: skip
+# Staff: eva:<draft step> | eva:new:<location> | eva:show|cancel|cancel_yes:<evening> |
+# eva:edit:<evening>:<field>
+EVENING_FIELDS = ("starts_at", "place", "title", "description", "max_guests")
+STAFF_BUTTONS = ButtonCodec(
+    STAFF_PREFIX,
+    {
+        **{step: () for step in ("stop", "addr", "nodesc", "nomax", "send", "when_ok",
+                                 "when_again", "apply")},
+        "new": (int,), "show": (int,), "cancel": (int,), "cancel_yes": (int,),
+        "edit": (int, EVENING_FIELDS),
+    },
+)  # fmt: skip
 # A reminder closer than this after the invitation (or a change) would only repeat it: left out.
 MIN_REMINDER_GAP = timedelta(hours=20)
 
@@ -156,11 +180,13 @@ def details_lines(texts: Texts, evening: FamilyEvening, location: Location) -> l
 def answer_buttons(texts: Texts, evening_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
         (
-            Button(texts.get("evening_button_yes"), f"{PREFIX}:a:{evening_id}:yes"),
-            Button(texts.get("evening_button_maybe"), f"{PREFIX}:a:{evening_id}:maybe"),
+            Button(texts.get("evening_button_yes"), FAMILY_BUTTONS.pack("a", evening_id, "yes")),
+            Button(
+                texts.get("evening_button_maybe"), FAMILY_BUTTONS.pack("a", evening_id, "maybe")
+            ),
         ),
-        (Button(texts.get("evening_button_no"), f"{PREFIX}:a:{evening_id}:no"),),
-        (Button(texts.get("evening_button_calendar"), f"{PREFIX}:ics:{evening_id}"),),
+        (Button(texts.get("evening_button_no"), FAMILY_BUTTONS.pack("a", evening_id, "no")),),
+        (Button(texts.get("evening_button_calendar"), FAMILY_BUTTONS.pack("ics", evening_id)),),
     )
 
 

@@ -22,12 +22,13 @@ from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
+    EVENING_FIELDS,
     KIND_CANCELLED,
     KIND_CHANGED,
     KIND_INVITE,
     KIND_PROMOTED,
     KIND_REMINDER,
-    STAFF_PREFIX,
+    STAFF_BUTTONS,
     answers_of,
     button_number,
     count,
@@ -45,7 +46,6 @@ from bot.features.staff.handlers import location_ids_of, scopes_of, staff_menu
 from bot.features.staff.models import Location
 from bot.text.dates import WhenError, parse_datetime
 
-P = STAFF_PREFIX
 TITLE_MAX = 120
 PLACE_MAX = 200
 DESCRIPTION_MAX = 1000
@@ -56,12 +56,12 @@ DRAFT_TTL = timedelta(hours=6)
 MAX_AHEAD = timedelta(days=2 * 366)
 # The open step while an evening is planned or edited.
 DRAFT_STEP = "evenings.draft"
-FIELDS = ("starts_at", "place", "title", "description", "max_guests")
+FIELDS = EVENING_FIELDS
 LISTED = 15
 
 
 def stop_button(ctx: Context) -> Button:
-    return Button(ctx.texts.get("evening_button_stop"), f"{P}:stop")
+    return Button(ctx.texts.get("evening_button_stop"), STAFF_BUTTONS.pack("stop"))
 
 
 async def _staff_location(ctx: Context, location_id: int) -> Location | None:
@@ -105,13 +105,19 @@ def _ask(ctx: Context, step: str, location: Location) -> OutMessage:
     elif step in ("place", "edit_place"):
         text = texts.get("evening_ask_place")
         address = location.address[:40]
-        buttons.append(Button(texts.get("evening_button_at_address", address=address), f"{P}:addr"))
+        buttons.append(
+            Button(
+                texts.get("evening_button_at_address", address=address), STAFF_BUTTONS.pack("addr")
+            )
+        )
     elif step in ("description", "edit_description"):
         text = texts.get("evening_ask_description")
-        buttons.append(Button(texts.get("evening_button_no_description"), f"{P}:nodesc"))
+        buttons.append(
+            Button(texts.get("evening_button_no_description"), STAFF_BUTTONS.pack("nodesc"))
+        )
     else:  # max / edit_max_guests
         text, expects = texts.get("evening_ask_max"), "number"
-        buttons.append(Button(texts.get("evening_button_no_max"), f"{P}:nomax"))
+        buttons.append(Button(texts.get("evening_button_no_max"), STAFF_BUTTONS.pack("nomax")))
     buttons.append(stop_button(ctx))
     return OutMessage(text, rows(*buttons), expects=expects)
 
@@ -139,7 +145,7 @@ async def on_new(ctx: Context, event: Event) -> Reply:
         return Reply().add(staff_menu(ctx, ctx.texts.get("evening_staff_no_location")))
     if len(locations) == 1:
         return await start_draft(ctx, locations[0])
-    buttons = [Button(loc.name, f"{P}:new:{loc.id}") for loc in locations]
+    buttons = [Button(loc.name, STAFF_BUTTONS.pack("new", loc.id)) for loc in locations]
     return Reply().add(OutMessage(ctx.texts.get("evening_choose_location"), rows(*buttons)))
 
 
@@ -168,7 +174,9 @@ async def _confirm_message(ctx: Context, draft: EveningDraft, location: Location
         "",
         ctx.texts.get_n("evening_confirm_families", families, count=families, name=location.name),
     ]
-    buttons = rows(Button(ctx.texts.get("evening_button_send"), f"{P}:send"), stop_button(ctx))
+    buttons = rows(
+        Button(ctx.texts.get("evening_button_send"), STAFF_BUTTONS.pack("send")), stop_button(ctx)
+    )
     return OutMessage("\n".join(lines), buttons)
 
 
@@ -180,8 +188,8 @@ def _when_question(ctx: Context, starts_at: datetime, old: datetime | None) -> O
     else:
         text = texts.get("evening_when_check_edit", when=when, old=when_text(texts, old))
     buttons = rows(
-        Button(texts.get("evening_button_when_ok"), f"{P}:when_ok"),
-        Button(texts.get("evening_button_when_again"), f"{P}:when_again"),
+        Button(texts.get("evening_button_when_ok"), STAFF_BUTTONS.pack("when_ok")),
+        Button(texts.get("evening_button_when_again"), STAFF_BUTTONS.pack("when_again")),
         stop_button(ctx),
     )
     return OutMessage(text, buttons)
@@ -294,7 +302,9 @@ async def _confirm_edit(ctx: Context, draft: EveningDraft, location: Location, f
     families = len(await subscriber_ids(ctx.session, location.id))
     text = ctx.texts.get_n("evening_edit_check", families, title=evening.title, value=shown,
                            count=families)  # fmt: skip
-    buttons = rows(Button(ctx.texts.get("evening_button_apply"), f"{P}:apply"), stop_button(ctx))
+    buttons = rows(
+        Button(ctx.texts.get("evening_button_apply"), STAFF_BUTTONS.pack("apply")), stop_button(ctx)
+    )
     return Reply().add(OutMessage(text, buttons))
 
 
@@ -446,7 +456,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
             "",
         ]
         label = f"{evening.title[:40]} – {short_when(texts, evening.starts_at)}"
-        buttons.append(Button(label, f"{P}:show:{evening.id}"))
+        buttons.append(Button(label, STAFF_BUTTONS.pack("show", evening.id)))
     buttons += [new_button, command_button(texts.get("button_menu"), "menu")]
     return Reply().add(OutMessage("\n".join(lines).rstrip(), rows(*buttons)))
 
@@ -471,10 +481,11 @@ async def evening_card(ctx: Context, evening: FamilyEvening, location: Location)
                 people = f" ({rsvp.party_size})" if rsvp.answer == "yes" else ""
                 lines.append(f"• {name}{people}")
     buttons = [
-        Button(texts.get(f"evening_button_edit_{f}"), f"{P}:edit:{evening.id}:{f}") for f in FIELDS
+        Button(texts.get(f"evening_button_edit_{f}"), STAFF_BUTTONS.pack("edit", evening.id, f))
+        for f in FIELDS
     ]
     buttons += [
-        Button(texts.get("evening_button_cancel"), f"{P}:cancel:{evening.id}"),
+        Button(texts.get("evening_button_cancel"), STAFF_BUTTONS.pack("cancel", evening.id)),
         command_button(texts.get("evening_button_back"), "avonden"),
     ]
     return OutMessage("\n".join(lines), rows(*buttons))
@@ -518,34 +529,34 @@ async def on_qr(ctx: Context, event: Event) -> Reply:
 
 async def on_button(ctx: Context, event: Event) -> Reply:
     """Staff buttons `eva:<what>[:<id>[:<field>]]`."""
-    parts = event.text.split(":")
-    what = parts[1] if len(parts) > 1 else ""
+    pressed = STAFF_BUTTONS.unpack(event.text)
+    if pressed is None:
+        return ctx.stale_button()
+    what = pressed.action
     texts = ctx.texts
-    if what == "stop" and len(parts) == 2:
+    if what == "stop":
         await _drop_draft(ctx)
         return Reply(pressed_label=texts.get("evening_button_stop")).add(
             staff_menu(ctx, texts.get("evening_stopped"))
         )
-    if len(parts) == 2:
+    if not pressed.values:
         return await _draft_button(ctx, what)
-    number = button_number(parts[2])
-    if number is None:
-        return ctx.stale_button()
-    if what == "new" and len(parts) == 3:
+    number = pressed.number(0)
+    if what == "new":
         location = await _staff_location(ctx, number)
         return await start_draft(ctx, location) if location is not None else ctx.stale_button()
     found = await _staff_evening(ctx, number)
     if found is None:
         return ctx.stale_button()
     evening, location = found
-    if what == "show" and len(parts) == 3:
+    if what == "show":
         return Reply().add(await evening_card(ctx, evening, location))
     if evening.status != "active" or evening.starts_at <= ctx.now:
         return Reply(toast=texts.get("stale_button_toast")).add(
             OutMessage(texts.get("evening_staff_not_editable"))
         )
-    if what == "edit" and len(parts) == 4 and parts[3] in FIELDS:
-        field = parts[3]
+    if what == "edit":
+        field = pressed.text(1)
         await _drop_draft(ctx)
         ctx.session.add(
             EveningDraft(
@@ -557,18 +568,20 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         return Reply(pressed_label=texts.get(f"evening_button_edit_{field}")).add(
             _ask(ctx, f"edit_{field}", location)
         )
-    if what == "cancel" and len(parts) == 3:
+    if what == "cancel":
         question = texts.get(
             "evening_cancel_question",
             title=evening.title,
             when=when_text(texts, evening.starts_at),
         )
         buttons = rows(
-            Button(texts.get("evening_button_cancel_yes"), f"{P}:cancel_yes:{evening.id}"),
-            Button(texts.get("evening_button_cancel_no"), f"{P}:show:{evening.id}"),
+            Button(
+                texts.get("evening_button_cancel_yes"), STAFF_BUTTONS.pack("cancel_yes", evening.id)
+            ),
+            Button(texts.get("evening_button_cancel_no"), STAFF_BUTTONS.pack("show", evening.id)),
         )
         return Reply().add(OutMessage(question, buttons))
-    if what == "cancel_yes" and len(parts) == 3:
+    if what == "cancel_yes":
         return await cancel_evening(ctx, evening, location)
     return ctx.stale_button()
 
@@ -615,7 +628,7 @@ async def _draft_button(ctx: Context, what: str) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.staff_commands.update({"avond_nieuw": on_new, "avonden": on_list, "avond_qr": on_qr})
-    registry.staff_buttons[P] = on_button
+    registry.staff_buttons[STAFF_BUTTONS.prefix] = on_button
     registry.staff_menu.extend(
         [
             MenuEntry("avond_nieuw", "evening_menu_new", 20),
