@@ -20,6 +20,7 @@ from bot.app.dispatch import BotCore, Context
 from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.router import close_step, open_step
 from bot.db.session import rowcount
+from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.broadcast import delivery
@@ -37,11 +38,20 @@ from bot.text.dates import WhenError, at_local, local_date, parse_datetime
 from bot.transport.sender import Sender
 from bot.transport.terminal import plain
 
-PREFIX = "bc"  # staff buttons: bc:<action>:<broadcast id>[:<argument>]
+# Staff buttons: bc:<action>:<broadcast id>, and bc:mt:<broadcast id>:<municipality code>.
+BUTTONS = ButtonCodec(
+    "bc",
+    {
+        **{action: (int,) for action in ("scope", "cancel", "stop", "edit", "all", "mun",
+                                         "mdone", "now", "later", "aud")},
+        "mt": (int, str),
+    },
+)  # fmt: skip
 # The open step while a notice's text or sending time is typed.
 DRAFT_STEP = "broadcast.draft"
 DRAFT_STEP_TTL = timedelta(hours=24)
-NOTICES_PREFIX = "nt"  # caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>
+# Caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>, a notice source on or off.
+NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,)})
 LIST_LENGTH = 5
 MORNING = time(8, 0)
 
@@ -85,7 +95,7 @@ async def on_compose(ctx: Context, event: Event) -> Reply:
     buttons = [
         Button(
             await scope_name(ctx.session, s.steunpunt_key, s.location_id),
-            f"{PREFIX}:scope:{s.member_id}",
+            BUTTONS.pack("scope", s.member_id),
         )
         for s in scopes
     ]
@@ -119,7 +129,7 @@ async def new_draft(ctx: Context, scope: Scope) -> Broadcast:
 
 
 def stop_button(ctx: Context, draft: Broadcast) -> Button:
-    return Button(ctx.texts.get("notice_stop"), f"{PREFIX}:stop:{draft.id}")
+    return Button(ctx.texts.get("notice_stop"), BUTTONS.pack("stop", draft.id))
 
 
 async def show_step(ctx: Context, draft: Broadcast) -> Reply:
@@ -233,11 +243,11 @@ async def audience_question(ctx: Context, draft: Broadcast) -> Reply:
     draft.audience, draft.municipality_codes = "all", []
     texts = ctx.texts
     count = await delivery.count_audience(ctx.session, draft)
-    buttons = [Button(texts.get("notice_audience_all", count=count), f"{PREFIX}:all:{draft.id}")]
+    buttons = [Button(texts.get("notice_audience_all", count=count), BUTTONS.pack("all", draft.id))]
     if len(await municipality_counts(ctx, draft)) > 1:
-        buttons.append(Button(texts.get("notice_audience_pick"), f"{PREFIX}:mun:{draft.id}"))
+        buttons.append(Button(texts.get("notice_audience_pick"), BUTTONS.pack("mun", draft.id)))
     buttons += [
-        Button(texts.get("notice_edit_text"), f"{PREFIX}:edit:{draft.id}"),
+        Button(texts.get("notice_edit_text"), BUTTONS.pack("edit", draft.id)),
         stop_button(ctx, draft),
     ]
     return Reply().add(OutMessage(texts.get("notice_ask_audience"), rows(*buttons)))
@@ -253,12 +263,12 @@ async def municipality_question(ctx: Context, draft: Broadcast) -> OutMessage:
                 name=name,
                 count=count,
             ),
-            f"{PREFIX}:mt:{draft.id}:{code}",
+            BUTTONS.pack("mt", draft.id, code),
         )
         for code, name, count in await municipality_counts(ctx, draft)
     ]
     buttons += [
-        Button(texts.get("notice_municipalities_done"), f"{PREFIX}:mdone:{draft.id}"),
+        Button(texts.get("notice_municipalities_done"), BUTTONS.pack("mdone", draft.id)),
         stop_button(ctx, draft),
     ]
     return OutMessage(texts.get("notice_ask_municipalities"), rows(*buttons))
@@ -287,12 +297,12 @@ async def preview(ctx: Context, draft: Broadcast) -> Reply:
     buttons = []
     if count:
         buttons += [
-            Button(texts.get("notice_send_now"), f"{PREFIX}:now:{draft.id}"),
-            Button(texts.get("notice_send_later"), f"{PREFIX}:later:{draft.id}"),
+            Button(texts.get("notice_send_now"), BUTTONS.pack("now", draft.id)),
+            Button(texts.get("notice_send_later"), BUTTONS.pack("later", draft.id)),
         ]
-    buttons.append(Button(texts.get("notice_edit_text"), f"{PREFIX}:edit:{draft.id}"))
+    buttons.append(Button(texts.get("notice_edit_text"), BUTTONS.pack("edit", draft.id)))
     if draft.location_id is None:
-        buttons.append(Button(texts.get("notice_edit_audience"), f"{PREFIX}:aud:{draft.id}"))
+        buttons.append(Button(texts.get("notice_edit_audience"), BUTTONS.pack("aud", draft.id)))
     buttons.append(stop_button(ctx, draft))
     confirm = (
         texts.get_n("notice_confirm", count, count=count, audience=draft.audience_label)
@@ -326,7 +336,7 @@ RELATIVE = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 
 async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
     texts = ctx.texts
     retry = rows(
-        Button(texts.get("notice_send_now"), f"{PREFIX}:now:{draft.id}"), stop_button(ctx, draft)
+        Button(texts.get("notice_send_now"), BUTTONS.pack("now", draft.id)), stop_button(ctx, draft)
     )
     try:
         moment = parse_datetime(text, ctx.now, max_ahead=timedelta(days=366))
@@ -349,10 +359,10 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
 
 
 async def on_button(ctx: Context, event: Event) -> Reply:
-    parts = event.text.split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    pressed = BUTTONS.unpack(event.text)
+    if pressed is None:
         return ctx.stale_button()
-    action, broadcast_id = parts[1], int(parts[2])
+    action, broadcast_id = pressed.action, pressed.number(0)
     if action == "scope":
         return await on_scope(ctx, broadcast_id)
     if action == "cancel":
@@ -373,7 +383,9 @@ async def on_button(ctx: Context, event: Event) -> Reply:
             *(await show_step(ctx, draft)).messages
         )
     if draft.steunpunt_key is not None and action in ("all", "mun", "mt", "mdone", "aud"):
-        return await on_audience_button(ctx, draft, action, parts[3:])
+        return await on_audience_button(
+            ctx, draft, action, [pressed.text(1)] if action == "mt" else []
+        )
     if draft.step == "confirm" and action == "now":
         return await send_now(ctx, draft)
     if draft.step in ("confirm", "time") and action == "later":
@@ -502,7 +514,8 @@ async def on_list(ctx: Context, event: Event) -> Reply:
         if broadcast.status in ("scheduled", "sending"):
             buttons.append(
                 Button(
-                    texts.get("notice_cancel_button", when=when), f"{PREFIX}:cancel:{broadcast.id}"
+                    texts.get("notice_cancel_button", when=when),
+                    BUTTONS.pack("cancel", broadcast.id),
                 )
             )
     buttons.append(command_button(texts.get("button_menu"), "menu"))
@@ -576,7 +589,7 @@ async def notices_message(ctx: Context) -> OutMessage:
     buttons = [
         Button(
             texts.get("notices_off" if source in off else "notices_on", name=name),
-            f"{NOTICES_PREFIX}:{source}",
+            NOTICE_BUTTONS.pack(*source.split(":", 1)),
         )
         for source, name in sources
     ]
@@ -589,7 +602,8 @@ async def on_notices(ctx: Context, event: Event) -> Reply:
 
 
 async def on_notices_button(ctx: Context, event: Event) -> Reply:
-    source = event.text.partition(":")[2]
+    pressed = NOTICE_BUTTONS.unpack(event.text)
+    source = f"{pressed.action}:{pressed.text(0)}" if pressed is not None else ""
     names = dict(await sources_of(ctx.session, ctx.caregiver.id))
     if source not in names:
         return ctx.stale_button()
@@ -623,7 +637,7 @@ def register(registry: Registry) -> None:
     # Claimed deliveries of a stopping worker go back for the other instances.
     registry.claimed_tables.append(BroadcastDelivery)
     registry.staff_commands.update({"bericht": on_compose, "berichten": on_list})
-    registry.staff_buttons[PREFIX] = on_button
+    registry.staff_buttons[BUTTONS.prefix] = on_button
     registry.staff_menu.extend(
         [
             MenuEntry("bericht", "notice_menu_new", 10),
@@ -631,7 +645,7 @@ def register(registry: Registry) -> None:
         ]
     )
     registry.commands["meldingen"] = on_notices
-    registry.buttons[NOTICES_PREFIX] = on_notices_button
+    registry.buttons[NOTICE_BUTTONS.prefix] = on_notices_button
     registry.inputs[DRAFT_STEP] = InputOwner(on_draft_input, stop=on_stop_word)
     # A staff member's notices outlive them for the audit trail, without their name and chat
     # (`ERASED_WITH`); what reached a caregiver and whom they muted stay until /vergeetmij.
