@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.db.models import OpenStep
 from bot.distress import crisis_reply
+from bot.engine.codec import SEP
 from bot.engine.flow import Event
 from bot.engine.output import OutMessage, Reply
 
@@ -108,7 +109,7 @@ async def route(ctx: Context, event: Event) -> Reply:
         return await _command(ctx, event)
     registry = ctx.core.registry
     if event.kind == "button":
-        prefix = event.text.split(":", 1)[0]
+        prefix = event.text.partition(SEP)[0]
         handler = registry.buttons.get(prefix)
         if handler is None and prefix in registry.staff_buttons and await ctx.is_staff():
             handler = registry.staff_buttons[prefix]
