@@ -147,3 +147,20 @@ async def test_random_updates_never_crash_the_bot_or_corrupt_state(
             options = harness.core.content.dialogs["selfcheck"].steps[question].options
             assert value in {o.value for o in options}
         assert await session.scalar(select(func.count()).select_from(Answer)) is not None
+
+
+async def test_an_update_that_fails_on_a_bug_still_gets_an_answer_and_nobody_else_suffers(
+    fake: FakeBotAPI, harness: BotHarness
+) -> None:
+    assert harness.core is not None
+
+    async def broken(ctx: Any, event: Any) -> Any:
+        raise RuntimeError("a bug in one feature")
+
+    harness.core.registry.commands["kapot"] = broken
+    anna, bert = TelegramUser(fake, harness, 7301), TelegramUser(fake, harness, 7302)
+    await anna.says("/kapot")
+    assert "daar ging bij mij iets mis" in anna.last_text
+    assert "inline_keyboard" in anna.messages()[-1]["reply_markup"]  # the menu, a way on
+    await bert.says("/start")  # everybody else goes on as usual
+    assert "In welke taal" in bert.last_text or "Nederlands" in str(bert.messages()[-1])

@@ -131,7 +131,7 @@ class TelegramAdapter:
                     continue
                 self.failed += 1
                 log.error("update %s failed and is skipped: %s", update.update_id, describe(exc))
-                return None
+                return self._apologise(update)
             return None if outcome is None else self._deliver(update, *outcome)
         return None
 
@@ -158,6 +158,16 @@ class TelegramAdapter:
         async with self._lock(user.id):
             reply = await self.core.handle(incoming)
         return None if reply is None else (chat.id, reply)
+
+    def _apologise(self, update: Update) -> Coroutine[Any, Any, None] | None:
+        """A skipped update still gets an answer: nothing was done, try again, the menu."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+            return None
+        texts = self.core.texts_for(choose_locale(None, user.language_code))
+        return self._deliver(
+            update, chat.id, Reply().add(self.core.menu_message(texts, "something_went_wrong"))
+        )
 
     async def _deliver(self, update: Update, chat_id: int, reply: Reply) -> None:
         try:
