@@ -23,6 +23,7 @@ from bot.engine.output import OutMessage, Reply
 
 if TYPE_CHECKING:
     from bot.app.dispatch import Context
+    from bot.app.registry import InputOwner
 
 # Words that mean the same everywhere when typed alone (any case, with or without a slash or
 # punctuation): the command they stand for. "stop" and "terug" act on the open step.
@@ -81,11 +82,6 @@ async def close_step(ctx: Context, owner: str | None = None) -> None:
         await ctx.session.flush()
 
 
-async def holds_step(ctx: Context, owner: str) -> bool:
-    step = await current_step(ctx)
-    return step is not None and step.owner == owner
-
-
 # ------------------------------------------------------------------ routing
 
 
@@ -116,19 +112,25 @@ async def route(ctx: Context, event: Event) -> Reply:
         if handler is None:
             return ctx.stale_button()
         return await handler(ctx, event)
-    step = await current_step(ctx)
-    if step is not None and event.kind in step.expects.split(","):
-        owner = registry.inputs.get(step.owner)
-        answered = await owner.handle(ctx, event) if owner is not None else None
+    found = await _step_owner(ctx)
+    if found is not None and event.kind in found[0].expects.split(","):
+        answered = await found[1].handle(ctx, event)
         if answered is not None:
             return answered
     assert registry.fallback is not None
     return await registry.fallback(ctx, event)
 
 
-async def _own_answer(ctx: Context, event: Event) -> bool:
+async def _step_owner(ctx: Context) -> tuple[OpenStep, InputOwner] | None:
+    """The open step and the registered owner holding it, if any."""
     step = await current_step(ctx)
     owner = ctx.core.registry.inputs.get(step.owner) if step is not None else None
+    return (step, owner) if step is not None and owner is not None else None
+
+
+async def _own_answer(ctx: Context, event: Event) -> bool:
+    found = await _step_owner(ctx)
+    owner = found[1] if found is not None else None
     return owner is not None and owner.own_answer is not None and await owner.own_answer(ctx, event)
 
 
@@ -149,10 +151,10 @@ async def _command(ctx: Context, event: Event) -> Reply:
 
 async def _step_word(ctx: Context, event: Event) -> Reply:
     """ "stop" or "terug" typed (or /stop, /terug): for the open step; without one, the menu."""
-    step = await current_step(ctx)
-    owner = ctx.core.registry.inputs.get(step.owner) if step is not None else None
-    if owner is None:
+    found = await _step_owner(ctx)
+    if found is None:
         return Reply().add(ctx.menu_message())
+    owner = found[1]
     handler = owner.stop if event.text == STOP else owner.back
     if handler is not None:
         return await handler(ctx, event)

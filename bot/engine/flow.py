@@ -175,9 +175,9 @@ def _choose(
 ) -> Outcome:
     step = dialog.steps[state.step]
     option: Option = step.options[index]
-    if step.typed:  # a shortcut button: the typed answer it stands for
-        return _record(dialog, state, _valid(step, option.typed, now), texts, option, str(index))
-    return _record(dialog, state, option.value, texts, option, str(index))
+    # On a typed step a shortcut button stands for a typed answer.
+    value = _valid(step, option.typed, now) if step.typed else option.value
+    return _record(dialog, state, value, texts, option, str(index), texts.tr(option.label))
 
 
 def _record(
@@ -187,16 +187,17 @@ def _record(
     texts: Texts,
     option: Option | None,
     token: str,
+    pressed: str | None,
 ) -> Outcome:
-    """Store the answer of the current step and move to the next one."""
+    """Store the answer of the current step and move to the next one; `pressed` is the label
+    shown on the message of a pressed button (None when the answer was typed or shared)."""
     step = dialog.steps[state.step]
     state.answers[step.id] = value
     state.history.append(step.id)
     state.last_press = [state.seq, token]
     state.seq += 1
     state.paused = False
-    label = texts.tr(option.label) if option is not None else texts.get("button_skip")
-    reply = Reply(pressed_label=label)
+    reply = Reply(pressed_label=pressed)
     score = option.score if option is not None else None
     outcome = Outcome(state, reply, [Recorded(step.id, value, score)])
     # Acute overload: the caller brings the human contacts at once (`bot.distress`), or the
@@ -212,14 +213,6 @@ def _record(
     return outcome
 
 
-class Invalid(Exception):
-    """Typed input that does not fit the step: a message key (in messages.yaml) and its values."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key, self.values = key, values
-
-
 # A number, as people type it: "15", "15 uur", "ongeveer 15", "about 15 hours".
 _NUMBER = re.compile(
     r"\s*(?:ongeveer|zo'n|circa|ca\.?|about|around|roughly)?\s*(-?\d{1,9})\s*[^\W\d_]*\.?\s*",
@@ -230,56 +223,53 @@ _NUMBER = re.compile(
 def _valid(step: Step, typed: str, now: datetime | None) -> str:
     """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed) or as
     its `check` returns it ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time
-    ("10:30") or a moment (ISO, UTC); raises `Invalid` with the reason."""
+    ("10:30") or a moment (ISO, UTC); raises `FieldError` with the reason."""
     text = typed.strip()
     if step.type == "text":
         if len(text) < max(step.min or 1, 1):
-            raise Invalid("typed_text_short")
+            raise FieldError("typed_text_short")
         if step.max is not None and len(text) > step.max:
-            raise Invalid("typed_text_long", max=step.max, length=len(text))
+            raise FieldError("typed_text_long", {"max": step.max, "length": len(text)})
         if step.check:
-            try:
-                return CHECKS[step.check](text)
-            except FieldError as error:
-                raise Invalid(error.key, **error.values) from None
+            return CHECKS[step.check](text)
         return text
     if step.type == "number":
         match = _NUMBER.fullmatch(text)
         if match is None:
-            raise Invalid("typed_number")
+            raise FieldError("typed_number")
         number = int(match.group(1))
         too_low = step.min is not None and number < step.min
         too_high = step.max is not None and number > step.max
         if (too_low or too_high) and step.min is not None and step.max is not None:
-            raise Invalid("typed_number_range", min=step.min, max=step.max)
+            raise FieldError("typed_number_range", {"min": step.min, "max": step.max})
         if too_low:
-            raise Invalid("typed_number_min", min=step.min)
+            raise FieldError("typed_number_min", {"min": step.min})
         if too_high:
-            raise Invalid("typed_number_max", max=step.max)
+            raise FieldError("typed_number_max", {"max": step.max})
         return str(number)
     if step.type == "time":
         try:
             return parse_time(text).strftime("%H:%M")
         except WhenError:
-            raise Invalid("typed_time") from None
+            raise FieldError("typed_time") from None
     assert now is not None, "date steps need the time: advance(..., now=...)"
     if step.type == "date":
         today = local_date(now)
         try:
             day = parse_date(text, today)
         except WhenError as error:
-            raise Invalid(f"typed_date_{error.reason}", **error.values) from None
+            raise FieldError(f"typed_date_{error.reason}", error.values) from None
         if step.min is not None and day < today + timedelta(days=step.min):
-            raise Invalid("typed_date_early", first=today + timedelta(days=step.min))
+            raise FieldError("typed_date_early", {"first": today + timedelta(days=step.min)})
         if step.max is not None and day > today + timedelta(days=step.max):
-            raise Invalid("typed_date_late", last=today + timedelta(days=step.max))
+            raise FieldError("typed_date_late", {"last": today + timedelta(days=step.max)})
         return day.isoformat()
     assert step.type == "datetime", step.type
     ahead = timedelta(days=step.max) if step.max is not None else None
     try:
         return parse_datetime(text, now, max_ahead=ahead).isoformat()
     except WhenError as error:
-        raise Invalid(f"typed_datetime_{error.reason}", **error.values) from None
+        raise FieldError(f"typed_datetime_{error.reason}", error.values) from None
 
 
 def _ask_again(
@@ -301,18 +291,16 @@ def _typed(
     step = dialog.steps[state.step]
     if event.kind == "location" and step.type == "location" and event.latitude is not None:
         value = f"{event.latitude:.5f},{event.longitude:.5f}"
-        return _record(dialog, state, value, texts, None, "location")
+        return _record(dialog, state, value, texts, None, "location", None)
     if event.kind == "contact" and step.type == "contact" and event.text:
-        return _record(dialog, state, event.text, texts, None, "contact")
+        return _record(dialog, state, event.text, texts, None, "contact", None)
     if event.kind != "text" or step.type in ("location", "contact"):
         return _ask_again(dialog, state, texts, f"typed_expect_{step.type}", {})
     try:
         value = _valid(step, event.text, now)
-    except Invalid as problem:
+    except FieldError as problem:
         return _ask_again(dialog, state, texts, problem.key, problem.values)
-    outcome = _record(dialog, state, value, texts, None, "typed")
-    outcome.reply.pressed_label = None
-    return outcome
+    return _record(dialog, state, value, texts, None, "typed", None)
 
 
 def advance(
@@ -358,7 +346,7 @@ def _apply_token(
 ) -> Outcome:
     step = dialog.steps[state.step]
     if token == SKIP and step.optional:
-        return _record(dialog, state, "", texts, None, token)
+        return _record(dialog, state, "", texts, None, token, texts.get("button_skip"))
     if token == PAUSE:
         state.paused = True
         state.last_press = [state.seq, token]

@@ -132,8 +132,9 @@ class Dialog:
         return self.order[index + 1] if index + 1 < len(self.order) else None
 
 
-class _Checker:
-    """Collects problems with their location so one run reports all of them."""
+class Checker:
+    """Collects problems with their location (`source: path: problem`), so one run reports all
+    of them; for dialog files and the other content files."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -160,7 +161,7 @@ class _Checker:
 
 
 def _options(
-    raw: Any, path: str, answer_sets: Mapping[str, Any], check: _Checker
+    raw: Any, path: str, answer_sets: Mapping[str, Any], check: Checker
 ) -> tuple[Option, ...]:
     if isinstance(raw, str):
         if raw not in answer_sets:
@@ -206,7 +207,7 @@ def _options(
     return tuple(options)
 
 
-def _bound(raw: Mapping[str, Any], key: str, path: str, check: _Checker) -> int | None:
+def _bound(raw: Mapping[str, Any], key: str, path: str, check: Checker) -> int | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -222,7 +223,7 @@ def _typed_step(
     step_type: str,
     path: str,
     answer_sets: Mapping[str, Any],
-    check: _Checker,
+    check: Checker,
 ) -> Step:
     low, high = _bound(raw, "min", path, check), _bound(raw, "max", path, check)
     if low is not None and high is not None and low > high:
@@ -266,7 +267,7 @@ def _typed_step(
 
 def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Iterable[str]) -> Dialog:
     """Validate one loaded YAML document into a Dialog; raise DialogError with all problems."""
-    check = _Checker(source)
+    check = Checker(source)
     if not isinstance(data, dict):
         raise DialogError(f"{source}: <top>: expected a mapping with id, version and steps")
     known_actions, known_contacts = set(actions), set(contacts)
@@ -364,7 +365,7 @@ _KNOWN_KEYS = {
 }  # fmt: skip
 
 
-def _bands(raw: Any, dialog: Dialog, contacts: set[str], check: _Checker) -> tuple[Band, ...]:
+def _bands(raw: Any, dialog: Dialog, contacts: set[str], check: Checker) -> tuple[Band, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict) or not isinstance(raw.get("bands"), list) or not raw["bands"]:

@@ -424,11 +424,8 @@ def make_button_handler(rules: Rules):
         """Buttons `c:...`: every choice travels in the data and is checked here."""
         pressed = BUTTONS.unpack(event.text)
         texts = ctx.texts
-        stale = Reply(toast=texts.get("stale_button_toast")).add(
-            ctx.menu_message("finished_button")
-        )
         if pressed is None:
-            return stale
+            return ctx.stale_button()
         if not ctx.has_consent:
             return Reply().add(consent_question(ctx, "checkin_needs_consent", then=COMMAND))
         what = pressed.action
@@ -457,7 +454,7 @@ def make_button_handler(rules: Rules):
                     rows(command_button(texts.get("button_menu"), "menu")),
                 )
             )
-        return stale
+        return ctx.stale_button()
 
     return on_button
 

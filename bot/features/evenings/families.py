@@ -381,7 +381,6 @@ async def on_button(ctx: Context, event: Event) -> Reply:
     if pressed is None:
         return ctx.stale_button()
     what, value = pressed.action, pressed.text(1)
-    number = pressed[0] if pressed.values and isinstance(pressed[0], int) else None
     texts = ctx.texts
     if what == "nosub":
         return Reply(pressed_label=texts.get("evening_subscribe_no")).add(
@@ -396,8 +395,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         )
     if what == "sub":
         return await subscribe(ctx, pressed.text(0))
-    if number is None:
-        return ctx.stale_button()
+    number = pressed.number(0)  # every other action names an evening or location by its id
     if what == "unsub":
         location = await ctx.session.get(Location, number)
         if location is None or not await is_subscribed(ctx.session, ctx.caregiver.id, number):

@@ -122,7 +122,7 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         return Reply(pressed_label=texts.get("retention_erase")).add(
             OutMessage(texts.get("forget_done"))
         )
-    return Reply(toast=texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
+    return ctx.stale_button()
 
 
 class RetentionJob:

@@ -146,13 +146,10 @@ async def continue_dialog(
     if row is None:
         return None
     dialog = ctx.content.dialogs.get(row.dialog_id)
-    if row is None or dialog is None or dialog.version != row.dialog_version:
-        if row is not None:
-            # The dialog file changed under an open dialog: its old questions no longer exist.
-            await ctx.session.delete(row)
-        return Reply(toast=ctx.texts.get("stale_button_toast")).add(
-            ctx.menu_message("finished_button")
-        )
+    if dialog is None or dialog.version != row.dialog_version:
+        # The dialog file changed under an open dialog: its old questions no longer exist.
+        await ctx.session.delete(row)
+        return ctx.stale_button()
     state = State.from_json(dialog.id, dialog.version, row.data)
     outcome = advance(dialog, state, event, ctx.texts, ctx.now)
     await _store(ctx, dialog, row, outcome)

@@ -415,24 +415,21 @@ class Respite:
     async def on_button(self, ctx: Context, event: Event) -> Reply:
         """Buttons `rs:fu:<advice>:yes|no` (the offer) and `rs:ans:<advice>:<answer>`."""
         pressed = BUTTONS.unpack(event.text)
-        stale = Reply(toast=ctx.texts.get("stale_button_toast")).add(
-            ctx.menu_message("finished_button")
-        )
         if pressed is None:
-            return stale
+            return ctx.stale_button()
         if not ctx.has_consent:
             return Reply().add(consent_question(ctx, "consent_needed", then=COMMAND))
         advice = await ctx.session.get(RespiteAdvice, pressed.number(0))
         if advice is None or advice.caregiver_id != ctx.caregiver.id:
-            return stale
+            return ctx.stale_button()
         what, value = pressed.action, pressed.text(1)
         if what in ("opt", "pay", "sum"):
-            return await self._details(ctx, advice, what, value) or stale
+            return await self._details(ctx, advice, what, value) or ctx.stale_button()
         if what == "fu" and value in ("yes", "no"):
             return await self._answer_offer(ctx, advice, value == "yes")
         if what == "ans" and value in FOLLOWUP_ANSWERS:
             return await self._answer_followup(ctx, advice, value)
-        return stale
+        return ctx.stale_button()
 
     async def _details(
         self, ctx: Context, advice: RespiteAdvice, what: str, option_id: str

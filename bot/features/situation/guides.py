@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.engine.spec import DialogError, load_yaml
+from bot.engine.spec import Checker, DialogError, load_yaml
 from bot.text.content import Content
 
 GUIDE_KEY = "situation"
@@ -94,34 +94,25 @@ def _fits(suggest: Suggest, moment: str, answers: Mapping[str, str]) -> bool:
     )
 
 
-class _Problems(list[str]):
-    def text(self, item: Mapping[str, Any], key: str, path: str) -> str:
-        value = item.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.append(f"{path}.{key}: expected a non-empty text")
-            return ""
-        return value.strip()
-
-
-def _suggest(raw: Any, path: str, content: Content, problems: _Problems) -> tuple[Suggest, ...]:
+def _suggest(raw: Any, path: str, content: Content, problems: Checker) -> tuple[Suggest, ...]:
     """`suggest: [{after: respite.advice, when: {home: [care_home]}}]`; `when` names questions
     and answers of the dialog the moment belongs to (its first part), checked against it."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        problems.append(f"{path}: expected a list of {{after, when}}")
+        problems.fail(path, "expected a list of {after, when}")
         return ()
     found: list[Suggest] = []
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
         after = item.get("after") if isinstance(item, dict) else None
         if not isinstance(after, str) or not _MOMENT_RE.match(after):
-            problems.append(f"{where}.after: expected a moment like 'respite.advice'")
+            problems.fail(f"{where}.after", "expected a moment like 'respite.advice'")
             continue
         when_raw = item.get("when") or {}
         dialog = content.dialogs.get(after.split(".", 1)[0])
         if not isinstance(when_raw, dict) or (when_raw and dialog is None):
-            problems.append(f"{where}.when: expected answers of a dialog's questions")
+            problems.fail(f"{where}.when", "expected answers of a dialog's questions")
             continue
         when: dict[str, frozenset[str]] = {}
         for question, values in when_raw.items():
@@ -129,29 +120,29 @@ def _suggest(raw: Any, path: str, content: Content, problems: _Problems) -> tupl
             step = dialog.steps.get(question)
             known = {o.value for o in step.options} if step is not None else set()
             if not known:
-                problems.append(f"{where}.when.{question}: not a question of {dialog.source}")
+                problems.fail(f"{where}.when.{question}", f"not a question of {dialog.source}")
                 continue
             if not isinstance(values, list) or not values or not set(map(str, values)) <= known:
-                problems.append(f"{where}.when.{question}: expected answers from {sorted(known)}")
+                problems.fail(f"{where}.when.{question}", f"expected answers from {sorted(known)}")
                 continue
             when[question] = frozenset(map(str, values))
         found.append(Suggest(after, when))
     return tuple(found)
 
 
-def _helpers(raw: Any, path: str, problems: _Problems) -> tuple[Helper, ...]:
+def _helpers(raw: Any, path: str, problems: Checker) -> tuple[Helper, ...]:
     if not isinstance(raw, list) or not raw:
-        problems.append(f"{path}: expected a list of who can help (title, text, prompt)")
+        problems.fail(path, "expected a list of who can help (title, text, prompt)")
         return ()
     helpers = []
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a mapping with title, text and prompt")
+            problems.fail(where, "expected a mapping with title, text and prompt")
             continue
         phone = item.get("phone", "")
         if not isinstance(phone, str) or (phone and not re.fullmatch(r"[0-9-]{3,12}", phone)):
-            problems.append(f"{where}.phone: expected a number like '0800-5088'")
+            problems.fail(f"{where}.phone", "expected a number like '0800-5088'")
             phone = ""
         helpers.append(
             Helper(
@@ -164,17 +155,17 @@ def _helpers(raw: Any, path: str, problems: _Problems) -> tuple[Helper, ...]:
     return tuple(helpers)
 
 
-def _rights(raw: Any, path: str, problems: _Problems) -> tuple[Right, ...]:
+def _rights(raw: Any, path: str, problems: Checker) -> tuple[Right, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        problems.append(f"{path}: expected a list of rights (title, text)")
+        problems.fail(path, "expected a list of rights (title, text)")
         return ()
     rights = []
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a mapping with title and text")
+            problems.fail(where, "expected a mapping with title and text")
             continue
         rights.append(
             Right(problems.text(item, "title", where), problems.text(item, "text", where))
@@ -184,28 +175,28 @@ def _rights(raw: Any, path: str, problems: _Problems) -> tuple[Right, ...]:
 
 def parse_guide(data: Any, source: str, content: Content, links: set[str]) -> Guide:
     """One guide file's `situation:` block; raises DialogError naming every problem."""
-    problems = _Problems()
+    problems = Checker(source)
     path = GUIDE_KEY
     raw = data.get(GUIDE_KEY) if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         raise DialogError(f"{source}: {path}: expected a mapping")
     key = raw.get("key")
     if not isinstance(key, str) or not _KEY_RE.match(key) or key == LIST:
-        problems.append(f"{path}.key: expected an id like 'dementia' (not {LIST!r})")
+        problems.fail(f"{path}.key", f"expected an id like 'dementia' (not {LIST!r})")
         key = ""
     order = raw.get("order", 100)
     if not isinstance(order, int) or isinstance(order, bool):
-        problems.append(f"{path}.order: expected a whole number")
+        problems.fail(f"{path}.order", "expected a whole number")
         order = 100
     texts = {name: problems.text(raw, name, path) for name in _GUIDE_TEXTS}
     steps = raw.get("next_steps") or []
     if not isinstance(steps, list) or not all(isinstance(s, str) and s.strip() for s in steps):
-        problems.append(f"{path}.next_steps: expected a list of texts")
+        problems.fail(f"{path}.next_steps", "expected a list of texts")
         steps = []
     guide_links = raw.get("links") or []
     unknown = [link for link in guide_links if link not in links]
     if not isinstance(guide_links, list) or unknown:
-        problems.append(f"{path}.links: unknown links {unknown} (known: {sorted(links)})")
+        problems.fail(f"{path}.links", f"unknown links {unknown} (known: {sorted(links)})")
         guide_links = []
     guide = Guide(
         key=key,
@@ -218,8 +209,8 @@ def parse_guide(data: Any, source: str, content: Content, links: set[str]) -> Gu
         source=source,
         **texts,
     )
-    if problems:
-        raise DialogError("\n".join(f"{source}: {p}" for p in problems))
+    if problems.problems:
+        raise DialogError("\n".join(problems.problems))
     return guide
 
 
@@ -241,9 +232,9 @@ def load_guides(directory: Path, content: Content, links: set[str]) -> Guides:
     ]
     own = directory / FEATURE_FILE
     list_raw = (load_yaml(own) or {}).get("list_suggest") if own.exists() else None
-    list_problems = _Problems()
-    list_suggest = _suggest(list_raw, f"{FEATURE_FILE}: list_suggest", content, list_problems)
-    problems += list_problems
+    list_problems = Checker(FEATURE_FILE)
+    list_suggest = _suggest(list_raw, "list_suggest", content, list_problems)
+    problems += list_problems.problems
     if problems:
         raise DialogError("\n".join(problems))
     return Guides(tuple(sorted(guides, key=lambda g: (g.order, g.key))), list_suggest)

@@ -347,7 +347,7 @@ class Finder:
             return Reply(pressed_label=texts.get("steunpunt_other_no")).add(
                 OutMessage(texts.get("steunpunt_done")), ctx.menu_message()
             )
-        return Reply(toast=texts.get("stale_button_toast")).add(ctx.menu_message("finished_button"))
+        return ctx.stale_button()
 
     @staticmethod
     async def save(ctx: Context, row: CaregiverSteunpunt, steunpunt: Steunpunt) -> Reply:
