@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.registry import PersonalData, Registry
 from bot.db.models import ERASED_WITH, Base, Caregiver
+from bot.db.session import rowcount
 
 # A row that only holds a position (a view-only self-check left halfway) lives this long.
 TRANSIENT_FOR = timedelta(days=1)
@@ -111,14 +112,14 @@ async def remove_expired(
     for table in _children_first(registry):
         if table.timed is not None:
             result = await session.execute(delete(table.model).where(table.timed < given_before))
-            removed += int(getattr(result, "rowcount", 0) or 0)
+            removed += rowcount(result)
         if table.transient is not None and table.transient_since is not None:
             result = await session.execute(
                 delete(table.model).where(
                     table.transient, table.transient_since < now - TRANSIENT_FOR
                 )
             )
-            removed += int(getattr(result, "rowcount", 0) or 0)
+            removed += rowcount(result)
     return removed
 
 

@@ -38,9 +38,6 @@ class Pressed:
     action: str
     values: tuple[Value, ...]
 
-    def __getitem__(self, index: int) -> Value:
-        return self.values[index]
-
     def number(self, index: int) -> int:
         value = self.values[index]
         assert isinstance(value, int), "declared as int"

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from telegram import Update
+from telegram import Chat, Update, User
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationBuilder
 
@@ -88,6 +88,15 @@ def to_event(update: Update) -> Event | None:
     return Event("unsupported", kind, args=caption[:1024], html=html, file_id=file_id)
 
 
+def _private(update: Update) -> tuple[User, Chat] | None:
+    """Who wrote and where, for a person in a private chat with the bot; None otherwise (groups,
+    channels and other bots are not answered)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+        return None
+    return user, chat
+
+
 class TelegramAdapter:
     def __init__(self, core: BotCore, sender: Sender, flood: FloodGuard | None = None) -> None:
         self.core = core
@@ -137,9 +146,10 @@ class TelegramAdapter:
 
     async def _take(self, update: Update) -> tuple[int, Reply] | None:
         """The chat and the reply of a committed update; None when there is nothing to send."""
-        user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+        found = _private(update)
+        if found is None:
             return None
+        user, chat = found
         event = to_event(update)
         if event is None:
             return None
@@ -161,9 +171,10 @@ class TelegramAdapter:
 
     def _apologise(self, update: Update) -> Coroutine[Any, Any, None] | None:
         """A skipped update still gets an answer: nothing was done, try again, the menu."""
-        user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
+        found = _private(update)
+        if found is None:
             return None
+        user, chat = found
         texts = self.core.texts_for(choose_locale(None, user.language_code))
         return self._deliver(
             update, chat.id, Reply().add(self.core.menu_message(texts, "something_went_wrong"))

@@ -58,11 +58,6 @@ STAFF_BUTTONS = ButtonCodec(
 MIN_REMINDER_GAP = timedelta(hours=20)
 
 
-def button_number(value: str) -> int | None:
-    """An id or number from button data; None for anything else (forged or garbled data)."""
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 @dataclass(frozen=True)
 class Counts:
     yes: int = 0

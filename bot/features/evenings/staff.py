@@ -30,7 +30,6 @@ from bot.features.evenings.plan import (
     KIND_REMINDER,
     STAFF_BUTTONS,
     answers_of,
-    button_number,
     count,
     details_lines,
     drop_pending,
@@ -258,7 +257,7 @@ async def on_draft_text(ctx: Context, event: Event) -> Reply | None:
             old = evening.starts_at if evening else None
         return reply.add(_when_question(ctx, moment, old))
     if step in ("max", "edit_max_guests"):
-        number = button_number(text)
+        number = int(text) if text.isdigit() and len(text) < 10 else None
         if number is None or not 1 <= number <= GUESTS_MAX:
             return reply.add(
                 OutMessage(texts.get("evening_max_not_a_number")), _ask(ctx, step, location)
