@@ -1,7 +1,7 @@
 """Tables of the family evenings of care-home locations: the evenings, the families' answers
 (RSVPs) and the step-by-step state of a staff member creating or editing an evening.
 
-Who hears about a location's evenings is `LocationSubscription` (bot.features.staff.models); the
+Who hears about a location's evenings is `LocationSubscription` (bot.db.staff); the
 invitations and reminders themselves are rows of `bot.jobs.scheduled.ScheduledMessage`.
 """
 

@@ -16,7 +16,9 @@ from sqlalchemy import delete, select
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
+from bot.app.roles import location_ids_of, scopes_of, staff_menu
 from bot.app.router import close_step, open_step
+from bot.db.staff import Location
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings.files import qr_png, subscribe_link
@@ -41,8 +43,6 @@ from bot.features.evenings.plan import (
     subscriber_ids,
     when_text,
 )
-from bot.features.staff.handlers import location_ids_of, scopes_of, staff_menu
-from bot.features.staff.models import Location
 from bot.text.dates import WhenError, parse_datetime
 
 TITLE_MAX = 120
