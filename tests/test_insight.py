@@ -108,7 +108,7 @@ async def test_the_one_caregiver_of_boxtel_is_hidden_and_cannot_be_worked_out(
     (lonely,) = await people(directory, 8100, 1, BOXTEL)
     await selfcheck(directory, lonely, "overloaded", OCTOBER)
 
-    users, bands, respite = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    users, bands, _ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
     assert bands.columns[-1] == ("2026-10", "okt 2026")
     october = shown(bands)
     # 13 did the self-check in the area; no band is shown: 12 light and 1 overloaded would
@@ -157,8 +157,9 @@ async def test_the_respite_forms_table_counts_distinct_caregivers_per_quarter(
     async with directory.db.transaction() as session:
         for caregiver_id in ids:
             for _ in range(2):  # advised twice: counts once
+                forms = ["day_care", "home_sitter"]
                 session.add(RespiteAdvice(caregiver_id=caregiver_id, answers={},
-                            option_ids=["day_care", "home_sitter"], advised_at=SEPTEMBER))  # fmt: skip
+                                          option_ids=forms, advised_at=SEPTEMBER))  # fmt: skip
         session.add(RespiteAdvice(caregiver_id=ids[0], answers={}, option_ids=["hospice"],
                                   advised_at=SEPTEMBER))  # fmt: skip
     _, _, respite = await tables(directory, VUGHT_BOXTEL, insight.Filters())
@@ -201,7 +202,7 @@ def bounds(
                     min(hi_p, hi_t - (lo_sum - lo_p)),
                 )
             for key, value in new.items():
-                if value != span[key] and not (value[0] <= span[key][0] and value[1] >= span[key][1]):
+                if value != span[key]:  # only ever narrower: max and min with the old
                     span[key] = value
                     changed = True
     return span

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.models import Caregiver, DialogRun, Result
 from bot.engine.spec import DIALOGS_DIR, Dialog
-from bot.features.insight.tables import K, Cell, Key, Relation, Row, Table, protect, published
+from bot.features.insight.tables import Cell, K, Key, Relation, Row, Table, protect, published
 from bot.features.respite import stats as respite_stats
 from bot.text.content import Texts
 from bot.text.dates import at_local, local_date
@@ -136,7 +136,7 @@ async def _consenting(session: AsyncSession) -> dict[int, str]:
             CaregiverSteunpunt.municipality_code.is_not(None),
         )
     )
-    return {caregiver_id: code for caregiver_id, code in rows.all()}
+    return {caregiver_id: code for caregiver_id, code in rows.all() if code is not None}
 
 
 # ---------------------------------------------------------------- periods
@@ -205,9 +205,8 @@ async def users_table(
     months = completed_months(now)
     runs = await session.execute(
         select(DialogRun.caregiver_id, DialogRun.started_at).where(
-            DialogRun.started_at >= _moment(months[0]), DialogRun.started_at < _moment(
-                _next_month(months[-1])
-            )
+            DialogRun.started_at >= _moment(months[0]),
+            DialogRun.started_at < _moment(_next_month(months[-1])),
         )
     )
     active: dict[tuple[str, str], set[int]] = defaultdict(set)
