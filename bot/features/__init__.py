@@ -11,6 +11,7 @@ from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
+from bot.features.inspraak import handlers as inspraak
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
 from bot.features.privacy import handlers as privacy
@@ -57,6 +58,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
+        ("inspraak", lambda: inspraak.register(registry)),
     ]
     for name, register in features:
         registry.feature = name

@@ -25,8 +25,10 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from sqlalchemy import (
@@ -48,7 +50,7 @@ from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipalit
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
 from bot.db.staff import LocationSubscription, StaffMember
-from bot.engine.output import OutMessage
+from bot.engine.output import Button, OutMessage
 from bot.features.broadcast.models import (
     Broadcast,
     BroadcastDelivery,
@@ -191,6 +193,68 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
     return broadcast.recipients
 
 
+async def send_notice(
+    session: AsyncSession,
+    *,
+    steunpunt_key: str,
+    municipality_codes: list[str],
+    source_name: str,
+    sender_member_id: int | None,
+    sender_caregiver_id: int | None,
+    sender_name: str,
+    text_html: str,
+    audience_label: str,
+    report_chat_id: int | None,
+    extra: Mapping[str, Any],
+    now: datetime,
+    at: datetime | None = None,
+) -> tuple[int, int | None]:
+    """A steunpunt notice made by another feature than the composer (an inspraak question): the
+    same row, audience and deliverer as `/bericht`. It starts now, or waits until `at`.
+    Returns (broadcast id, recipients; None while it waits)."""
+    broadcast = Broadcast(
+        status="scheduled", step="done", steunpunt_key=steunpunt_key, location_id=None,
+        source_name=source_name, sender_member_id=sender_member_id,
+        sender_caregiver_id=sender_caregiver_id, sender_name=sender_name, text_html=text_html,
+        text_length=len(plain(text_html)),
+        audience="municipalities" if municipality_codes else "all",
+        municipality_codes=list(municipality_codes), audience_label=audience_label[:400],
+        recipients=0, created_at=now, scheduled_for=at or now, report_chat_id=report_chat_id,
+        extra=dict(extra),
+    )  # fmt: skip
+    session.add(broadcast)
+    await session.flush()
+    if at is not None and at > now:
+        broadcast.recipients = await count_audience(session, broadcast)
+        return broadcast.id, None
+    return broadcast.id, await start(session, broadcast.id, now)
+
+
+async def audience_size(
+    session: AsyncSession, steunpunt_key: str, municipality_codes: list[str]
+) -> int:
+    """How many caregivers a notice of the steunpunt (to these municipalities, or all) reaches."""
+    query = audience_query(
+        steunpunt_key=steunpunt_key,
+        location_id=None,
+        audience="municipalities" if municipality_codes else "all",
+        municipality_codes=municipality_codes,
+    ).subquery()
+    return int(await session.scalar(select(func.count()).select_from(query)) or 0)
+
+
+async def was_sent_to(session: AsyncSession, broadcast_id: int, caregiver_id: int) -> bool:
+    """Whether the notice went (or is going) to this caregiver: buttons on a notice answer only
+    its recipients."""
+    found = await session.scalar(
+        select(BroadcastDelivery.id).where(
+            BroadcastDelivery.broadcast_id == broadcast_id,
+            BroadcastDelivery.caregiver_id == caregiver_id,
+        )
+    )
+    return found is not None
+
+
 async def cancel(session: AsyncSession, broadcast: Broadcast, now: datetime) -> None:
     """Stop a scheduled or running notice: nothing more goes out (rows in flight still finish)."""
     broadcast.status, broadcast.cancelled_at, broadcast.finished_at = "cancelled", now, now
@@ -231,13 +295,59 @@ def notice_parts(texts: Texts, source_name: str) -> tuple[str, str]:
 
 def notice_message(texts: Texts, broadcast: Broadcast) -> OutMessage:
     """The notice exactly as a caregiver gets it (the preview shows this too)."""
-    header, footer = notice_parts(texts, broadcast.source_name)
-    text = f"{header}\n\n{broadcast.text_html}\n\n{footer}"
-    if broadcast.media_kind == "photo":
-        return OutMessage(text, photo_id=broadcast.media_file_id or "")
-    if broadcast.media_kind == "document":
-        return OutMessage(text, document_id=broadcast.media_file_id or "")
-    return OutMessage(text)
+    return notice_of(
+        texts,
+        broadcast.source_name,
+        broadcast.text_html,
+        broadcast.extra or {},
+        broadcast.media_kind,
+        broadcast.media_file_id,
+    )
+
+
+def notice_of(
+    texts: Texts,
+    source_name: str,
+    text_html: str,
+    extra: Mapping[str, Any],
+    media_kind: str | None = None,
+    media_file_id: str | None = None,
+) -> OutMessage:
+    """A notice from its parts, for a preview before there is a row (`notice_message`).
+
+    `extra` may give a notice more than its text, the same for every recipient and read in
+    each one's language: "note", a message key shown under the text (with `{source}`), and
+    "buttons", rows of {"data": button data, "label": text as typed | "key": a message key};
+    a feature that puts buttons on a notice also handles their prefix (an inspraak question's
+    answers). See `extras`."""
+    header, footer = notice_parts(texts, source_name)
+    note = extra.get("note")
+    body = f"{text_html}\n\n{texts.get(note, source=source_name)}" if note else text_html
+    text = f"{header}\n\n{body}\n\n{footer}"
+    buttons = tuple(
+        tuple(
+            Button(texts.get(b["key"]) if "key" in b else escape(b["label"]), b["data"])
+            for b in row
+        )
+        for row in extra.get("buttons") or ()
+    )
+    if media_kind == "photo":
+        return OutMessage(text, buttons, photo_id=media_file_id or "")
+    if media_kind == "document":
+        return OutMessage(text, buttons, document_id=media_file_id or "")
+    return OutMessage(text, buttons)
+
+
+def extras(
+    note: str | None = None, buttons: Iterable[Iterable[tuple[str, str, bool]]] = ()
+) -> dict[str, Any]:
+    """`Broadcast.extra` for a notice with a note and buttons: rows of (data, text, is_key)."""
+    extra: dict[str, Any] = {"note": note} if note else {}
+    extra["buttons"] = [
+        [{"data": data, "key" if is_key else "label": text} for data, text, is_key in row]
+        for row in buttons
+    ]
+    return extra
 
 
 def text_limit(core: BotCore, source_name: str, with_media: bool) -> int:
