@@ -279,9 +279,7 @@ async def preview(ctx: Context, draft: InspraakQuestion) -> Reply:
     count = await delivery.audience_size(
         ctx.session, draft.steunpunt_key, list(draft.municipality_codes or [])
     )
-    notice = delivery.notice_of(
-        texts, draft.source_name, question_html(draft), notice_extra(draft)
-    )
+    notice = delivery.notice_of(texts, draft.source_name, question_html(draft), notice_extra(draft))
     comment = "inspraak_comment_on" if draft.allow_comment else "inspraak_comment_off"
     buttons = []
     if count >= K:

@@ -35,7 +35,8 @@ COMMON = frozenset(
     nee niet niets nog nooit nu of ok oké om ons onze ook op over pas soms steeds tijd toch
     tot u uw vaak van veel verder vooral voor waar wanneer want wat we weinig wel welke wie wij
     willen wil zelf zij ze zo zonder zou zoals zeker bel kijk zie neem vraag heb ben was word
-    wordt gaat kom komt hoop denk vind weet sinds samen thuis elke iedere iemand mensen
+    wordt gaat kom komt hoop denk vind weet sinds samen thuis elke iedere iemand mensen mail
+    stuur lees bedankt dank hallo hoi beste fijn jammer helaas
     a all also and as at be but for from he help her here him how i if in is it just maybe me
     more my no not now of often ok on or our she so sometimes that the then there they this to
     too very we what when where who why with yes you your
