@@ -158,10 +158,17 @@ def shown_answer(dialog: Dialog, step_id: str, value: str, texts: Texts) -> str:
     return escape(value, quote=False)
 
 
-def fill(dialog: Dialog, state: State, source: str, texts: Texts, hooks: Hooks = NO_HOOKS) -> str:
-    """A dialog text, translated, with its `{names}`: earlier answers, given facts (escaped)
-    and the feature's values (HTML as the feature made it)."""
-    text = texts.tr(source)
+def fill(
+    dialog: Dialog,
+    state: State,
+    source: str,
+    texts: Texts,
+    hooks: Hooks = NO_HOOKS,
+    translate: bool = True,
+) -> str:
+    """A dialog text, translated (unless it is a typed answer), with its `{names}`: earlier
+    answers, given facts (escaped) and the feature's values (HTML as the feature made it)."""
+    text = texts.tr(source) if translate else source
     if "{" not in text:
         return text
     values = _Filled({k: escape(v, quote=False) for k, v in state.given.items()})
