@@ -117,7 +117,7 @@ def prompts_with_examples() -> list[tuple[str, str, str]]:
     """(kind, message key or step, example) for every prompt that asks for a date or time."""
     content, _ = features()
     found = []
-    asking = ("evening_ask_when", "evening_when_example", "notice_ask_time", "notice_time_unclear")
+    asking = ("notice_ask_time", "notice_time_unclear")
     for key, kind in ((key, "datetime") for key in asking):
         for locale in ("nl", "en"):
             from bot.text.content import Texts

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.db.models import OpenStep
+from bot.db.models import DialogState, OpenStep
 from bot.features.evenings.files import evening_ics
-from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import reminder_moments
 from bot.features.privacy.retention import sweep
 from bot.features.staff.handlers import (
@@ -122,12 +122,15 @@ async def pending_kinds(core: BotCore) -> list[tuple[str, datetime, int]]:
 
 def test_a_date_that_cannot_be_an_evening_says_why_and_gives_an_example() -> None:
     # Reading dates is bot/text/dates.py's (tests/test_dates.py); here: every reason it gives
-    # has its own evening message.
+    # has its own evening message, in the planning and the editing dialog.
     content, _ = features()
     texts = Texts(content, get_translator("nl"))
     reasons = ("not_understood", "no_time", "no_such_date", "weekday_mismatch", "past", "too_far")
-    for reason in reasons:
-        assert texts.get(f"evening_when_{reason}", date="zaterdag 12 december 2026")
+    for dialog_id in ("evening_new", "evening_edit"):
+        step = content.dialogs[dialog_id].steps["starts_at"]
+        for reason in reasons:
+            assert texts.tr(step.errors[reason]).format(date="zaterdag 12 december 2026")
+        assert "<b>12-12 19:30</b>" in step.text  # the example
 
 
 # ---------------------------------------------------------------- subscribing
@@ -240,8 +243,8 @@ async def test_a_draft_survives_a_restart_and_menu_or_stoppen_leave_it(homes: Bo
     await restarted.says("/avond_nieuw")  # a new evening starts from the beginning
     await restarted.says("Nieuwjaarsborrel")
     async with homes.db.transaction() as session:
-        draft = await session.get(EveningDraft, cid)
-        assert draft is not None and draft.data.get("title") == "Nieuwjaarsborrel"
+        draft = await session.get(DialogState, (cid, "evening_new"))
+        assert draft is not None and draft.data["answers"] == {"title": "Nieuwjaarsborrel"}
 
 
 # ---------------------------------------------------------------- answering

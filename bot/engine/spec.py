@@ -397,6 +397,10 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
     if on_stop is not None and on_stop not in known_actions:
         check.fail("on_stop", f"unknown action {on_stop!r}")
     _check_placeholders(steps, order, set(values), check)
+    intro = data.get("intro")
+    if isinstance(intro, str):
+        for name in sorted(placeholders(intro) - set(steps) - set(values)):
+            check.fail("intro", f"{{{name}}} is no step and not in the dialog's 'values'")
 
     messages = data.get("messages") or {}
     if not isinstance(messages, dict) or not all(isinstance(v, str) for v in messages.values()):
