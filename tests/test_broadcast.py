@@ -13,14 +13,14 @@ from sqlalchemy import func, select, update
 from bot.app.dispatch import BotCore
 from bot.app.runtime import privacy_version
 from bot.clock import FakeClock
+from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import Caregiver
+from bot.db.staff import LocationSubscription, StaffMember
 from bot.engine.flow import Event
 from bot.engine.output import OutMessage
 from bot.features.broadcast.delivery import DEAD_AFTER, NoticeDeliverer, beat
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery
-from bot.features.staff.models import LocationSubscription, StaffMember
 from bot.features.steunpunt.directory import import_example_if_empty
-from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.sender import SendOutcome
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, invitation, onboarded, staff_user

@@ -15,12 +15,12 @@ from sqlalchemy import func, insert, select
 
 from bot.app.runtime import privacy_version
 from bot.clock import FakeClock
+from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import Caregiver
 from bot.db.session import Database
+from bot.db.staff import StaffMember
 from bot.features.broadcast.delivery import WINDOW, NoticeDeliverer
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery
-from bot.features.staff.models import StaffMember
-from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.sender import Sender
 from tests.conversation import TelegramUser, invitation
 from tests.fakebotapi import FakeBotAPI

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
 from bot.db.models import DialogState, OpenStep
+from bot.db.staff import Location
 from bot.features.evenings.files import evening_ics
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import reminder_moments
@@ -30,7 +31,6 @@ from bot.features.staff.handlers import (
     parse_reminder_days,
     parse_reminder_time,
 )
-from bot.features.staff.models import Location
 from bot.jobs.scheduled import ScheduledMessage, deliver_due
 from bot.text.content import Texts
 from bot.text.i18n import get_translator

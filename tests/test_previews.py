@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from bot.app.dispatch import BotCore, Context
 from bot.db.models import Caregiver
+from bot.db.staff import Location, LocationSubscription
 from bot.features.broadcast.delivery import notice_message
 from bot.features.broadcast.models import Broadcast
 from bot.features.checkin.models import CheckinSchedule
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.respite.models import RespiteAdvice
-from bot.features.staff.models import Location, LocationSubscription
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
 from bot.transport.terminal import plain

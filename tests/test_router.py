@@ -9,9 +9,9 @@ from sqlalchemy import select
 from bot.app.dispatch import BotCore
 from bot.app.registry import Registry, RegistryConflict
 from bot.clock import FakeClock
+from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import Answer
 from bot.features.checkin.models import CheckinAnswer
-from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, staff_user
 from tests.test_broadcast import (

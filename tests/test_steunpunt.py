@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
+from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import Caregiver
 from bot.db.session import Database
 from bot.engine.flow import Event
@@ -23,7 +24,6 @@ from bot.features.steunpunt.directory import (
     import_example_if_empty,
     import_file,
 )
-from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.transport.terminal import TerminalChat, plain
 from tests.conftest import core_for, settings_for
 from tests.conversation import CoreUser, TelegramUser, find_button

@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.dispatch import BotCore
+from bot.db.directory import Steunpunt
 from bot.features.steunpunt.directory import directory_yaml, export_directory, import_file
-from bot.features.steunpunt.models import Steunpunt, SteunpuntChange
+from bot.features.steunpunt.models import SteunpuntChange
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_staff import directory, operator  # noqa: F401  (the directory fixture)

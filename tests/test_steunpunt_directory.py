@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.db.directory import Steunpunt
 from bot.db.session import Database
 from bot.features.steunpunt.directory import (
     EXAMPLE_DIRECTORY,
@@ -34,7 +35,6 @@ from bot.features.steunpunt.directory import (
     ranges_of,
     suggest_places,
 )
-from bot.features.steunpunt.models import Steunpunt
 from bot.features.steunpunt.places import (
     NL_PLACES,
     PlacesLayer,

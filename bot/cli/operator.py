@@ -17,15 +17,16 @@ from typing import TextIO, TypeVar
 
 from sqlalchemy import select
 
+from bot.app import roles
 from bot.clock import Clock
 from bot.db.session import Database
+from bot.db.staff import Location
 from bot.engine.spec import DIALOGS_DIR, load_yaml
 from bot.features.broadcast import delivery as broadcast_delivery
 from bot.features.broadcast.models import Broadcast
 from bot.features.evenings.files import poster_pdf, poster_png, subscribe_link
 from bot.features.evenings.plan import replan_location
 from bot.features.staff import handlers as staff
-from bot.features.staff.models import Location
 from bot.features.steunpunt import card
 from bot.transport.terminal import plain
 
@@ -218,7 +219,7 @@ async def _location_qr(
     db: Database, args: argparse.Namespace, username: UsernameLookup, out: TextIO
 ) -> int:
     async with db.transaction() as session:
-        location = await staff.location_by_key(session, args.key)
+        location = await roles.location_by_key(session, args.key)
     if location is None:
         raise staff.StaffError(f"no location with key {args.key!r} (see: location list)")
     link = subscribe_link(await username(), location.key)
@@ -248,7 +249,7 @@ async def _staff(
                 session, clock.now(), steunpunt_key=args.steunpunt, location_key=args.location,
                 days=args.days,
             )  # fmt: skip
-            name = await staff.scope_name(session, invite.steunpunt_key, invite.location_id)
+            name = await roles.scope_name(session, invite.steunpunt_key, invite.location_id)
         link = staff.invite_link(bot_username, token)
         until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
         print(f"Invitation for staff of {name}, valid until {until} UTC,", file=out)

@@ -18,21 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, Context
 from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry
+from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
 from bot.app.router import close_step, open_step
+from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.session import rowcount
+from bot.db.staff import Location, LocationSubscription, StaffMember
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.broadcast import delivery
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
-from bot.features.staff.handlers import Scope, scope_name, scopes_of, staff_menu
-from bot.features.staff.models import Location, LocationSubscription, StaffMember
-from bot.features.steunpunt.models import (
-    CaregiverSteunpunt,
-    Municipality,
-    Steunpunt,
-    SteunpuntMunicipality,
-)
 from bot.jobs.scheduled import in_quiet_hours
 from bot.text.dates import WhenError, at_local, local_date, parse_datetime
 from bot.transport.sender import Sender

@@ -44,8 +44,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, upsert_insert
+from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
+from bot.db.staff import LocationSubscription, StaffMember
 from bot.engine.output import OutMessage
 from bot.features.broadcast.models import (
     Broadcast,
@@ -53,8 +55,6 @@ from bot.features.broadcast.models import (
     NoticeOptOut,
     WorkerHeartbeat,
 )
-from bot.features.staff.models import LocationSubscription, StaffMember
-from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.text.content import Texts
 from bot.text.i18n import SUPPORTED_LOCALES, choose_locale
 from bot.transport.sender import Sender, SendOutcome

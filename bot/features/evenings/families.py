@@ -14,6 +14,8 @@ from sqlalchemy import or_, select
 
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
+from bot.app.roles import KEY_PATTERN, location_by_key
+from bot.db.staff import Location, LocationSubscription
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings import staff as evenings_staff
@@ -42,8 +44,6 @@ from bot.features.evenings.plan import (
     short_when,
     when_text,
 )
-from bot.features.staff.handlers import KEY_PATTERN, location_by_key
-from bot.features.staff.models import Location, LocationSubscription
 from bot.jobs.scheduled import ScheduledMessage
 
 COMMAND = "mijnavonden"

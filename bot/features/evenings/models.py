@@ -1,7 +1,7 @@
 """Tables of the family evenings of care-home locations: the evenings, the families' answers
 (RSVPs). A staff member planning or editing an evening is in a dialog (`dialog_state`).
 
-Who hears about a location's evenings is `LocationSubscription` (bot.features.staff.models); the
+Who hears about a location's evenings is `LocationSubscription` (bot.db.staff); the
 invitations and reminders themselves are rows of `bot.jobs.scheduled.ScheduledMessage`.
 """
 

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.staff import Location, LocationSubscription
 from bot.engine.codec import ButtonCodec
 from bot.engine.output import Button, OutMessage
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
-from bot.features.staff.models import Location, LocationSubscription
 from bot.jobs.scheduled import ScheduledMessage, in_quiet_window, schedule
 from bot.text.content import Texts
 from bot.text.dates import at_local, local_date

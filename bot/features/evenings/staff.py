@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, Registry
+from bot.app.roles import location_ids_of, scopes_of, staff_menu
+from bot.db.staff import Location
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
@@ -43,8 +45,6 @@ from bot.features.evenings.plan import (
     when_text,
 )
 from bot.features.questionnaire.handlers import open_dialog
-from bot.features.staff.handlers import location_ids_of, scopes_of, staff_menu
-from bot.features.staff.models import Location
 
 # The planning and the editing of an evening are dialog files run by the engine; their answers
 # and place live in `dialog_state` (restart-safe), their texts in the files.

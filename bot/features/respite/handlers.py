@@ -19,6 +19,7 @@ from sqlalchemy import delete
 
 from bot.app.dispatch import Context
 from bot.app.registry import PersonalData, Registry, suggested
+from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.codec import ButtonCodec
@@ -29,7 +30,6 @@ from bot.features.onboarding.handlers import consent_question
 from bot.features.respite.models import RespiteAdvice
 from bot.features.steunpunt.directory import steunpunt_by_key
 from bot.features.steunpunt.handlers import Finder, fallback_contacts
-from bot.features.steunpunt.models import CaregiverSteunpunt
 from bot.jobs.scheduled import ScheduledMessage, schedule
 from bot.text.content import Content
 from bot.text.dates import at_local, local_date

@@ -3,8 +3,9 @@
 The operator creates a one-time, expiring invitation on the command line (`python -m bot staff
 invite --steunpunt KEY` or `--location KEY`); whoever opens its deep link in Telegram becomes staff
 of that one steunpunt or care-home location. Staff features register their commands in
-`Registry.staff_commands` and their menu entries in `Registry.staff_menu`; this module answers
-"is this user staff, and of what" for them, and keeps the locations the operator adds.
+`Registry.staff_commands` and their menu entries in `Registry.staff_menu`; bot/app/roles.py
+answers "is this user staff, and of what" for them. This module keeps the locations the operator
+adds, the invitations and the memberships they make.
 """
 
 from __future__ import annotations
@@ -21,17 +22,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
 from bot.app.registry import PersonalData, Registry
+from bot.app.roles import (
+    KEY_PATTERN,
+    active_memberships,
+    is_staff,
+    location_by_key,
+    scope_name,
+    scopes_of,
+    staff_menu,
+)
+from bot.db.directory import Steunpunt
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
+from bot.db.staff import Location, LocationSubscription, StaffInvite, StaffMember
 from bot.engine.flow import Event
-from bot.engine.output import OutMessage, Reply, command_button, rows
-from bot.features.staff.models import Location, LocationSubscription, StaffInvite, StaffMember
-from bot.features.steunpunt.models import Steunpunt
+from bot.engine.output import Reply
 
 INVITE_PREFIX = "staff"
 DEFAULT_INVITE_DAYS = 7
-# Deep-link payloads allow A-Z a-z 0-9 _ - and 64 characters; keys stay well inside that.
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class StaffError(Exception):
@@ -44,62 +52,6 @@ def token_hash(token: str) -> str:
 
 def invite_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start={INVITE_PREFIX}_{token}"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What one staff membership covers: one steunpunt (by key) or one location (by id)."""
-
-    member_id: int
-    steunpunt_key: str | None
-    location_id: int | None
-
-
-async def active_memberships(session: AsyncSession, caregiver_id: int) -> list[StaffMember]:
-    result = await session.execute(
-        select(StaffMember)
-        .where(StaffMember.caregiver_id == caregiver_id, StaffMember.revoked_at.is_(None))
-        .order_by(StaffMember.id)
-    )
-    return list(result.scalars())
-
-
-async def scopes_of(ctx: Context) -> list[Scope]:
-    """The steunpunten and locations this user is staff of (empty for everyone else)."""
-    return [
-        Scope(m.id, m.steunpunt_key, m.location_id)
-        for m in await active_memberships(ctx.session, ctx.caregiver.id)
-    ]
-
-
-async def steunpunt_keys_of(ctx: Context) -> list[str]:
-    return [s.steunpunt_key for s in await scopes_of(ctx) if s.steunpunt_key]
-
-
-async def location_ids_of(ctx: Context) -> list[int]:
-    return [s.location_id for s in await scopes_of(ctx) if s.location_id is not None]
-
-
-async def is_staff(ctx: Context) -> bool:
-    return bool(await active_memberships(ctx.session, ctx.caregiver.id))
-
-
-async def location_by_key(session: AsyncSession, key: str) -> Location | None:
-    result = await session.execute(select(Location).where(Location.key == key))
-    return result.scalar_one_or_none()
-
-
-async def scope_name(
-    session: AsyncSession, steunpunt_key: str | None, location_id: int | None
-) -> str:
-    """How staff and operators see a scope: "Steunpunt X" or "Location (organisation)"."""
-    if steunpunt_key is not None:
-        result = await session.execute(select(Steunpunt.name).where(Steunpunt.key == steunpunt_key))
-        return result.scalar_one_or_none() or steunpunt_key
-    location = await session.get(Location, location_id) if location_id is not None else None
-    if location is None:
-        return "?"
-    return f"{location.name} ({location.organisation})"
 
 
 # Operator side (command line) ---------------------------------------------------------------
@@ -321,18 +273,6 @@ async def redeem(ctx: Context, token: str) -> StaffMember | None:
     await ctx.session.flush()
     ctx.forget_staff()
     return member
-
-
-def staff_menu(ctx: Context, intro: str) -> OutMessage:
-    entries = sorted(ctx.core.registry.staff_menu, key=lambda e: e.order)
-    buttons = [
-        command_button(
-            ctx.texts.get(e.label_key) if e.label_key else ctx.texts.tr(e.label), e.command
-        )
-        for e in entries
-    ]
-    buttons.append(command_button(ctx.texts.get("button_menu"), "menu"))
-    return OutMessage(intro, rows(*buttons))
 
 
 async def on_invite_link(ctx: Context, event: Event) -> Reply:

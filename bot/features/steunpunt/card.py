@@ -21,14 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
+from bot.app.roles import active_memberships, staff_menu
+from bot.db.directory import Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.models import DialogRun, DialogState
+from bot.db.staff import StaffMember
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
 from bot.features.questionnaire.handlers import open_dialog
-from bot.features.staff.handlers import active_memberships, staff_menu
-from bot.features.staff.models import StaffMember
 from bot.features.steunpunt.directory import (
     Place,
     find_by_name,
@@ -36,13 +37,7 @@ from bot.features.steunpunt.directory import (
     steunpunt_by_key,
     suggest_places,
 )
-from bot.features.steunpunt.models import (
-    Municipality,
-    Steunpunt,
-    SteunpuntCardDraft,
-    SteunpuntChange,
-    SteunpuntMunicipality,
-)
+from bot.features.steunpunt.models import SteunpuntCardDraft, SteunpuntChange
 from bot.features.steunpunt.places import PlacesLayer, normalise_name
 from bot.text.content import Texts
 from bot.text.fields import format_phone, international_phone

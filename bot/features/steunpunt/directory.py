@@ -22,9 +22,7 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.session import Database
-from bot.engine.spec import DIALOGS_DIR
-from bot.features.steunpunt.models import (
+from bot.db.directory import (
     CaregiverSteunpunt,
     Municipality,
     PlaceName,
@@ -33,6 +31,8 @@ from bot.features.steunpunt.models import (
     SteunpuntMunicipality,
     SteunpuntPostcode,
 )
+from bot.db.session import Database
+from bot.engine.spec import DIALOGS_DIR
 from bot.features.steunpunt.places import (
     ATTRIBUTION,
     LayerMunicipality,

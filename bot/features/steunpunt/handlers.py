@@ -13,6 +13,7 @@ from typing import Any
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
 from bot.app.router import close_step, open_step
+from bot.db.directory import CaregiverSteunpunt, Steunpunt
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
@@ -32,7 +33,6 @@ from bot.features.steunpunt.directory import (
     steunpunt_by_key,
     suggest_places,
 )
-from bot.features.steunpunt.models import CaregiverSteunpunt, Steunpunt
 from bot.features.steunpunt.places import PlacesLayer, national_layer
 
 COMMAND = "steunpunt"

@@ -1,5 +1,6 @@
-"""Tables of the staff role model: care-home locations and their subscribers, one-time staff
-invitations and the staff memberships they create (of one steunpunt or of one location).
+"""Shared tables of the staff role model, read by every staff feature: care-home locations and
+their subscribers, one-time staff invitations and the staff memberships they create (of one
+steunpunt or of one location).
 """
 
 from __future__ import annotations
