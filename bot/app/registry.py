@@ -30,6 +30,7 @@ HelpCard = Callable[["Context"], Awaitable["OutMessage | None"]]
 DialogCheck = Callable[["Context"], Callable[[str, "State"], str]]
 DialogFill = Callable[["Context"], Callable[["State"], Mapping[str, str]]]
 DialogGuard = Callable[["Context", "State"], Awaitable[bool]]
+DialogShow = Callable[["Context"], Callable[["State"], list["OutMessage"]]]
 StaffCheck = Callable[["Context"], Awaitable[bool]]
 # What a feature offers at a moment another feature reached: (ctx, moment, answers) -> buttons.
 Suggestion = Callable[["Context", str, Mapping[str, str]], Awaitable[list["Button"]]]
@@ -168,11 +169,12 @@ class Registry:
     side_commands: set[str] = field(default_factory=set)
     menu: list[MenuEntry] = field(default_factory=list)
     actions: Claims[ActionHandler] = field(init=False)  # dialog end actions
-    # What dialog files name as `check: feature.name`, `fill:` and `guard:` (`load` refuses a
-    # dialog naming one nobody registered).
+    # What dialog files name as `check: feature.name`, `fill:`, `guard:` and `show:` (`load`
+    # refuses a dialog naming one nobody registered).
     checks: Claims[DialogCheck] = field(init=False)
     fills: Claims[DialogFill] = field(init=False)
     guards: Claims[DialogGuard] = field(init=False)
+    shows: Claims[DialogShow] = field(init=False)
     # Builds the message of a due `ScheduledMessage` by its kind (see `bot.jobs.scheduled`).
     scheduled: Claims[ScheduledHandler] = field(init=False)
     # Kinds of scheduled messages the caregiver asked for on their own, apart from the consent to
@@ -209,6 +211,7 @@ class Registry:
         self.checks = Claims("dialog check", self)
         self.fills = Claims("dialog fill", self)
         self.guards = Claims("dialog guard", self)
+        self.shows = Claims("dialog show", self)
         self.scheduled = Claims("scheduled kind", self)
         self.inputs = Claims("input owner", self)
         self.start_payloads = Claims("start payload", self)

@@ -13,6 +13,7 @@ location's name, how many families follow it) travel in `State.given`.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -29,7 +30,8 @@ from bot.text.dates import WhenError, local_date, parse_date, parse_datetime, pa
 from bot.text.fields import CHECKS, FieldError
 
 EventKind = Literal["command", "text", "button", "location", "contact", "unsupported"]
-BACK, PAUSE, SKIP = "back", "stop", "skip"
+BACK, PAUSE, SKIP, DONE = "back", "stop", "skip", "done"
+ATTACHMENTS = ("photo", "document")
 # Callback data is limited to 64 bytes by Telegram; "q:<id 32>:<seq>:<token>" stays below.
 PREFIX = "q"
 
@@ -105,6 +107,8 @@ class Hooks:
 
     values: Callable[[State], Mapping[str, str]] | None = None
     checks: Mapping[str, Check] = field(default_factory=dict)
+    # A step's `show`: messages before its question (the draft as its readers will see it).
+    shows: Mapping[str, Callable[[State], list[OutMessage]]] = field(default_factory=dict)
 
 
 NO_HOOKS = Hooks()
@@ -156,6 +160,31 @@ def shown_answer(dialog: Dialog, step_id: str, value: str, texts: Texts) -> str:
         option = next((o for o in step.options if o.value == value), None)
         return texts.tr(option.label) if option is not None else escape(value)
     return escape(value, quote=False)
+
+
+def _facts(state: State, hooks: Hooks) -> dict[str, str]:
+    """What `if` conditions read: given facts, answers and the feature's values."""
+    facts = {**state.given, **state.answers}
+    if hooks.values is not None:
+        facts.update(hooks.values(state))
+    return facts
+
+
+def step_options(step: Step, state: State) -> tuple[Option, ...]:
+    """A step's buttons: its own, or (a "choices" step with `options_from`) the given ones."""
+    if not step.options_from:
+        return step.options
+    given = json.loads(state.given.get(step.options_from) or "[]")
+    return tuple(Option(value=str(value), label=str(label)) for value, label in given)
+
+
+def chosen(state: State, step: Step) -> list[str]:
+    """The values picked so far at a "choices" step."""
+    return [v for v in state.answers.get(step.id, "").split(",") if v]
+
+
+def _visible(option: Option, facts: Mapping[str, str]) -> bool:
+    return not option.when or bool(facts.get(option.when))
 
 
 def fill(
@@ -233,6 +262,15 @@ def render_question(
     return OutMessage("\n\n".join(lines), tuple(buttons), expects=expects)
 
 
+def question(
+    dialog: Dialog, state: State, texts: Texts, hooks: Hooks = NO_HOOKS
+) -> list[OutMessage]:
+    """The current step: what its `show` hook shows first (a preview), then its question."""
+    step = dialog.steps[state.step]
+    shown = hooks.shows[step.show](state) if step.show else []
+    return [*shown, render_question(dialog, state, texts, hooks)]
+
+
 def stop_label(dialog: Dialog, texts: Texts) -> str:
     """The stop button: the dialog's own label (`messages.button_pause`) or the general one."""
     return texts.dialog_message(dialog, "button_pause")
@@ -255,7 +293,11 @@ def typed_option(
     typed = _normalise(text)
     if not typed:
         return None
-    for i, option in enumerate(dialog.steps[state.step].options):
+    step = dialog.steps[state.step]
+    facts = _facts(state, hooks) if any(o.when for o in step.options) else {}
+    for i, option in enumerate(step.options):
+        if not _visible(option, facts):
+            continue
         if typed == _normalise(fill(dialog, state, option.label, texts, hooks)):
             return i
     if state.history and typed == _normalise(texts.get("button_back")):
@@ -311,11 +353,15 @@ def _record(
     outcome.urgent = option is not None and option.urgent
     target = dialog.next_step(step.id, option)
     assert target is not None, "validated: the last step is an end step"
+    while dialog.steps[target].when and not _facts(state, hooks).get(dialog.steps[target].when):
+        # A step asked only when its value is there (`if`): passed over, nothing recorded.
+        target = dialog.next_step(target, None)
+        assert target is not None, "validated: the last step is an end step"
     state.step = target
     if dialog.steps[target].type == "end":
         outcome.completed, outcome.action = True, dialog.steps[target].action
     else:
-        reply.add(render_question(dialog, state, texts, hooks))
+        reply.add(*question(dialog, state, texts, hooks))
     return outcome
 
 
@@ -332,12 +378,16 @@ def _valid(
     now: datetime | None,
     state: State | None = None,
     hooks: Hooks = NO_HOOKS,
+    html: str = "",
 ) -> str:
-    """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed) or as
-    its `check` returns it ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time
-    ("10:30") or a moment (ISO, UTC); raises `FieldError` with the reason. A feature's check
-    (`feature.name`) gets that value last and may refuse it or change it."""
+    """The answer `typed` gives to a typed step, as stored: the text as typed (trimmed; with a
+    `formatted` step its HTML, `html` or the text escaped) or as its `check` returns it
+    ("+31731234567"), a number ("12"), a date ("2026-12-24"), a time ("10:30") or a moment
+    (ISO, UTC); raises `FieldError` with the reason. A feature's check (`feature.name`) gets
+    that value last and may refuse it or change it."""
     value = _parsed(step, typed, now)
+    if step.formatted:
+        value = html.strip() or escape(value, quote=False)
     if step.check in hooks.checks:
         assert state is not None, "a feature's check reads the state"
         return hooks.checks[step.check](value, state)
@@ -423,8 +473,7 @@ def _ask_again(
         )
     else:
         problem = texts.tr(step.error) if step.error else texts.get(key, **shown)
-    question = render_question(dialog, state, texts, hooks)
-    return Outcome(state, Reply().add(OutMessage(problem), question))
+    return Outcome(state, Reply().add(OutMessage(problem), *question(dialog, state, texts, hooks)))
 
 
 def _typed(
@@ -437,11 +486,52 @@ def _typed(
         return _record(dialog, state, value, texts, None, "location", None, hooks)
     if event.kind == "contact" and step.type == "contact" and event.text:
         return _record(dialog, state, event.text, texts, None, "contact", None, hooks)
+    attached = step.attach and event.kind == "unsupported" and event.text in ATTACHMENTS
+    if attached and event.file_id:
+        return _attached(dialog, state, event, texts, now, hooks)
     if event.kind != "text" or step.type in ("location", "contact"):
         return _ask_again(dialog, state, texts, f"typed_expect_{step.type}", {}, hooks)
     try:
-        value = _valid(step, event.text, now, state, hooks)
+        value = _valid(step, event.text, now, state, hooks, event.html)
     except FieldError as problem:
+        return _ask_again(dialog, state, texts, problem.key, problem.values, hooks)
+    return _record(dialog, state, value, texts, None, "typed", None, hooks)
+
+
+def file_key(step: Step) -> str:
+    """The answer that holds the photo or document of an `attach` step ("photo:<file id>")."""
+    return f"{step.id}_file"
+
+
+def _attached(
+    dialog: Dialog, state: State, event: Event, texts: Texts, now: datetime | None, hooks: Hooks
+) -> Outcome:
+    """A photo or document at a text step that takes one: its caption is the text; without
+    one, the text given before stays, or the step asks for the text (the file kept)."""
+    step = dialog.steps[state.step]
+    key = file_key(step)
+    before = state.answers.get(key)
+    state.answers[key] = f"{event.text}:{event.file_id}"
+    earlier = state.answers.get(step.id, "")
+    if not event.args.strip() and not earlier:
+        problem = step.errors.get("attach_text")
+        message = texts.tr(problem) if problem else texts.get("typed_attach_text")
+        return Outcome(
+            state, Reply().add(OutMessage(message), *question(dialog, state, texts, hooks))
+        )
+    try:
+        if event.args.strip():
+            value = _valid(step, event.args, now, state, hooks, event.html)
+        else:
+            # The text given before, checked again with the file (a caption may be shorter).
+            value = (
+                hooks.checks[step.check](earlier, state) if step.check in hooks.checks else earlier
+            )
+    except FieldError as problem:
+        if before is None:
+            state.answers.pop(key)
+        else:
+            state.answers[key] = before
         return _ask_again(dialog, state, texts, problem.key, problem.values, hooks)
     return _record(dialog, state, value, texts, None, "typed", None, hooks)
 
@@ -466,8 +556,7 @@ def advance(
                 # A double tap on the button just handled: answer once, say nothing new.
                 return Outcome(state, Reply(toast=texts.get("already_received")))
         reply = Reply(toast=texts.get("stale_button_toast"))
-        question = render_question(dialog, state, texts, hooks)
-        reply.add(OutMessage(texts.get("stale_button")), question)
+        reply.add(OutMessage(texts.get("stale_button")), *question(dialog, state, texts, hooks))
         return Outcome(state, reply)
     if event.kind == "text":
         typed = typed_option(dialog, state, event.text, texts, hooks)
@@ -478,7 +567,7 @@ def advance(
     if dialog.steps[state.step].typed:
         return _typed(dialog, state, event, texts, now, hooks)
     reply = Reply().add(
-        OutMessage(texts.get("expect_button")), render_question(dialog, state, texts, hooks)
+        OutMessage(texts.get("expect_button")), *question(dialog, state, texts, hooks)
     )
     return Outcome(state, reply)
 
@@ -517,17 +606,49 @@ def _apply_token(
         return Outcome(state, reply)
     if token == BACK:
         if not state.history:
-            return Outcome(state, Reply().add(render_question(dialog, state, texts, hooks)))
+            return Outcome(state, Reply().add(*question(dialog, state, texts, hooks)))
         state.last_press = [state.seq, token]
         state.seq += 1
         state.step = state.history.pop()
         state.paused = False
         reply = Reply(pressed_label=texts.get("button_back"))
-        reply.add(render_question(dialog, state, texts, hooks))
+        reply.add(*question(dialog, state, texts, hooks))
         return Outcome(state, reply)
+    if step.type == "choices":
+        return _pick(dialog, state, token, texts, hooks)
+    facts = _facts(state, hooks) if any(o.when for o in step.options) else {}
     if token.isdigit() and int(token) < len(step.options):
-        return _choose(dialog, state, int(token), texts, now, hooks)
+        if _visible(step.options[int(token)], facts):
+            return _choose(dialog, state, int(token), texts, now, hooks)
     reply = Reply(toast=texts.get("stale_button_toast"))
-    question = render_question(dialog, state, texts, hooks)
-    reply.add(OutMessage(texts.get("stale_button")), question)
+    reply.add(OutMessage(texts.get("stale_button")), *question(dialog, state, texts, hooks))
+    return Outcome(state, reply)
+
+
+def _pick(dialog: Dialog, state: State, token: str, texts: Texts, hooks: Hooks) -> Outcome:
+    """A button of a "choices" step: one option on or off, or done (with enough chosen)."""
+    step = dialog.steps[state.step]
+    options = step_options(step, state)
+    picked = chosen(state, step)
+    if token == DONE:
+        if len(picked) < (step.min or 0):
+            problem = texts.tr(step.error) if step.error else texts.get("choices_too_few")
+            return Outcome(state, Reply(toast=problem))
+        return _record(
+            dialog, state, ",".join(picked), texts, None, token, texts.tr(step.button), hooks
+        )
+    if not token.isdigit() or int(token) >= len(options):
+        reply = Reply(toast=texts.get("stale_button_toast"))
+        reply.add(OutMessage(texts.get("stale_button")), *question(dialog, state, texts, hooks))
+        return Outcome(state, reply)
+    option = options[int(token)]
+    if option.value in picked:
+        picked.remove(option.value)
+    else:
+        picked.append(option.value)
+    state.answers[step.id] = ",".join(picked)
+    state.last_press = [state.seq, token]
+    state.seq += 1
+    label = option.label if step.options_from else texts.tr(option.label)
+    reply = Reply(pressed_label=label).add(*question(dialog, state, texts, hooks))
     return Outcome(state, reply)

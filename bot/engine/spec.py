@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 HOOK_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 # Steps that take what the caregiver types (or shares), validated, with back and stop.
 TYPED_STEPS = ("text", "number", "date", "time", "datetime", "location", "contact")
-STEP_TYPES = ("choice", "end", *TYPED_STEPS)
+# "choices": pick one or more of several buttons, then the step's `button` ("Klaar").
+STEP_TYPES = ("choice", "choices", "end", *TYPED_STEPS)
 TEXT_MAX = 500
 
 
@@ -40,6 +41,8 @@ class Option:
     urgent: bool = False
     # On a typed step: the typed answer this button stands for ("19:30" for "Avond (19:30)").
     typed: str = ""
+    # Shown only when this value is not empty (an answer, a given fact or a filled value).
+    when: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,18 @@ class Step:
     check: str = ""  # a check in bot.text.fields.CHECKS (text steps) or a feature's check
     errors: Mapping[str, str] = field(default_factory=dict)
     skip: str = ""  # the skip button's label, when not the general one
+    # Asked only when this value is not empty (an answer, a given fact or a filled value);
+    # otherwise the dialog goes on to the step after it.
+    when: str = ""
+    # A feature's hook (`Registry.shows`): messages shown before the question (a preview).
+    show: str = ""
+    # Text steps: keep the formatting typed (Telegram HTML, `Event.html`); take one photo or
+    # document whose caption is the text (the file is the answer `<step id>_file`).
+    formatted: bool = False
+    attach: bool = False
+    # A "choices" step: its buttons are the given fact of this name (a JSON list of
+    # [value, label]) instead of `options`.
+    options_from: str = ""
 
     @property
     def typed(self) -> bool:
@@ -223,6 +238,10 @@ def _options(
         if not isinstance(typed, str):
             check.fail(f"{p}.typed", "expected a text")
             typed = ""
+        when = item.get("if", "")
+        if not isinstance(when, str):
+            check.fail(f"{p}.if", "expected the name of a value")
+            when = ""
         options.append(
             Option(
                 value=check.ident(item, "value", p),
@@ -231,6 +250,7 @@ def _options(
                 next=item.get("next"),
                 urgent=urgent,
                 typed=typed.strip(),
+                when=when,
             )
         )
     values = [o.value for o in options]
@@ -317,6 +337,54 @@ def _typed_step(
     )
 
 
+def _choices_step(
+    raw: Mapping[str, Any], step_id: str, path: str, answer_sets: Mapping[str, Any], check: Checker
+) -> Step:
+    options_from = raw.get("options_from", "")
+    if not isinstance(options_from, str):
+        check.fail(f"{path}.options_from", "expected the name of a given fact")
+        options_from = ""
+    options = (
+        () if options_from else _options(raw.get("options"), f"{path}.options", answer_sets, check)
+    )
+    low = _bound(raw, "min", path, check)
+    return Step(
+        id=step_id,
+        type="choices",
+        text=check.text(raw, "text", path),
+        options=options,
+        next=raw.get("next"),
+        min=1 if low is None else low,
+        button=check.text(raw, "button", path),
+        error=check.text(raw, "error", path, required=False),
+        options_from=options_from,
+    )
+
+
+def _common(step: Step, raw: Mapping[str, Any], path: str, check: Checker) -> Step:
+    """What any asking step may have: `if` (asked only then), `show` (a preview first), and
+    on text steps `formatted` and `attach`."""
+    if step.type == "end":
+        return step
+    when, show = raw.get("if", ""), raw.get("show", "")
+    if not isinstance(when, str):
+        check.fail(f"{path}.if", "expected the name of a value")
+        when = ""
+    if not isinstance(show, str) or (show and not HOOK_RE.match(show)):
+        check.fail(
+            f"{path}.show", f"expected a feature's hook like 'broadcast.preview', got {show!r}"
+        )
+        show = ""
+    flags = []
+    for key in ("formatted", "attach"):
+        flag = raw.get(key, False)
+        if not isinstance(flag, bool) or (flag and step.type != "text"):
+            check.fail(f"{path}.{key}", "only a text step has it, true or false")
+            flag = False
+        flags.append(flag)
+    return replace(step, when=when, show=show, formatted=flags[0], attach=flags[1])
+
+
 def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Iterable[str]) -> Dialog:
     """Validate one loaded YAML document into a Dialog; raise DialogError with all problems."""
     check = Checker(source)
@@ -361,6 +429,8 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                 options=_options(raw.get("options"), f"{path}.options", answer_sets, check),
                 next=raw.get("next"),
             )
+        elif step_type == "choices":
+            step = _choices_step(raw, step_id, path, answer_sets, check)
         elif step_type in TYPED_STEPS:
             step = _typed_step(raw, step_id, step_type, path, answer_sets, check)
         else:
@@ -371,6 +441,7 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                     f"unknown action {action!r} (known: {', '.join(sorted(known_actions))})",
                 )
             step = Step(id=step_id, type="end", action=action)
+        step = _common(step, raw, path, check)
         steps[step_id] = step
         order.append(step_id)
     # Every jump must land on a step of this dialog, and the dialog must be able to end.

@@ -74,12 +74,13 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
 
 
 def _check_dialog_hooks(content: Content, registry: Registry) -> None:
-    """Every check, fill and guard a dialog file names is provided by a feature."""
+    """Every check, fill, guard and show a dialog file names is provided by a feature."""
     problems = []
     for dialog in content.dialogs.values():
         named: list[tuple[str, str | None, Mapping[str, object]]] = [
             ("check", s.check, registry.checks) for s in dialog.steps.values()
         ]
+        named += [("show", s.show, registry.shows) for s in dialog.steps.values()]
         named += [("fill", dialog.fill, registry.fills), ("guard", dialog.guard, registry.guards)]
         for kind, name, provided in named:
             if name and "." in name and name not in provided:

@@ -37,7 +37,7 @@ from bot.engine.flow import (
     apply_word,
     fill,
     parse_button,
-    render_question,
+    question,
     start,
     typed_option,
 )
@@ -68,7 +68,10 @@ def hooks(ctx: Context, dialog: Dialog) -> Hooks:
         if step.check in registry.checks
     }
     values = registry.fills[dialog.fill](ctx) if dialog.fill else None
-    return Hooks(values, checks)
+    shows = {
+        step.show: registry.shows[step.show](ctx) for step in dialog.steps.values() if step.show
+    }
+    return Hooks(values, checks, shows)
 
 
 async def open_dialog(
@@ -108,7 +111,7 @@ async def open_dialog(
         await _hold_step(ctx, dialog)
         return Reply().add(
             OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
-            render_question(dialog, state, ctx.texts, hooks(ctx, dialog)),
+            *question(dialog, state, ctx.texts, hooks(ctx, dialog)),
         )
     run_id = None
     if not view_only and dialog.keeps_answers:
@@ -137,7 +140,7 @@ async def open_dialog(
         # A dialog offered "alleen bekijken" says it instead of its intro; one that needs no
         # consent says it after.
         reply.add(OutMessage(ctx.texts.dialog_message(dialog, "view_only_intro")))
-    return reply.add(render_question(dialog, state, ctx.texts, bound))
+    return reply.add(*question(dialog, state, ctx.texts, bound))
 
 
 def _consent_needed(ctx: Context, dialog: Dialog) -> OutMessage:
