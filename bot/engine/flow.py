@@ -243,6 +243,7 @@ def render_question(
             contact_button=label if step.type == "contact" else "",
             expects=expects,
         )
+    facts = _facts(state, hooks) if any(o.when for o in step.options) else {}
     buttons: list[tuple[Button, ...]] = [
         (
             Button(
@@ -250,7 +251,15 @@ def render_question(
             ),
         )
         for i, option in enumerate(step.options)
+        if _visible(option, facts)
     ]
+    if step.type == "choices":
+        picked = chosen(state, step)
+        for i, option in enumerate(step_options(step, state)):
+            label = escape(option.label) if step.options_from else texts.tr(option.label)
+            label = f"✓ {label}" if option.value in picked else label
+            buttons.append((Button(label, button_data(dialog, state, str(i))),))
+        buttons.append((Button(texts.tr(step.button), button_data(dialog, state, DONE)),))
     if step.optional:
         skip = _skip_label(dialog, state, texts, hooks)
         buttons.append((Button(skip, button_data(dialog, state, SKIP)),))
@@ -498,9 +507,9 @@ def _typed(
     return _record(dialog, state, value, texts, None, "typed", None, hooks)
 
 
-def file_key(step: Step) -> str:
+def file_key(step_id: str) -> str:
     """The answer that holds the photo or document of an `attach` step ("photo:<file id>")."""
-    return f"{step.id}_file"
+    return f"{step_id}_file"
 
 
 def _attached(
@@ -509,7 +518,7 @@ def _attached(
     """A photo or document at a text step that takes one: its caption is the text; without
     one, the text given before stays, or the step asks for the text (the file kept)."""
     step = dialog.steps[state.step]
-    key = file_key(step)
+    key = file_key(step.id)
     before = state.answers.get(key)
     state.answers[key] = f"{event.text}:{event.file_id}"
     earlier = state.answers.get(step.id, "")

@@ -40,6 +40,9 @@ ACTIONS = (
     evenings_staff.CREATE_ACTION,
     evenings_staff.APPLY_ACTION,
     evenings_staff.STOPPED_ACTION,
+    broadcast.SEND_ACTION,
+    broadcast.SCHEDULE_ACTION,
+    broadcast.STOPPED_ACTION,
 )
 
 
