@@ -359,7 +359,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
     broadcasts = list(
         await ctx.session.scalars(
             select(Broadcast)
-            .where(Broadcast.status != "draft", _scope_filter(await scopes_of(ctx)))
+            .where(_scope_filter(await scopes_of(ctx)))
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
             .limit(LIST_LENGTH)
         )
@@ -398,11 +398,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
 
 async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
     broadcast = await ctx.session.get(Broadcast, broadcast_id, with_for_update=True)
-    if (
-        broadcast is None
-        or broadcast.status == "draft"
-        or await active_scope(ctx, broadcast) is None
-    ):
+    if broadcast is None or await active_scope(ctx, broadcast) is None:
         return ctx.stale_button()
     texts = ctx.texts
     if broadcast.status not in ("scheduled", "sending"):

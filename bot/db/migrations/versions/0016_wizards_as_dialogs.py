@@ -1,6 +1,8 @@
-"""The staff wizards became dialog files (issue 14): a family evening being planned or edited
-lives in `dialog_state` like any dialog, so its own draft table goes. A draft open at the
-upgrade is not carried over: the staff member starts `/avond_nieuw` again.
+"""The staff wizards became dialog files (issue 14): a family evening being planned or edited,
+and a notice being written, live in `dialog_state` like any dialog. So the evening draft table
+goes, and so do notice drafts (`broadcast` rows with status "draft") and the column that said
+their step; a notice row is now made when it is sent or planned. Drafts open at the upgrade are
+not carried over: the staff member starts `/avond_nieuw` or `/bericht` again.
 
 Revision ID: 0016
 Revises: 0013 (the lead re-chains it after 0014/0015 when they are merged)
@@ -21,9 +23,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_table("evening_draft")
+    op.execute("DELETE FROM broadcast WHERE status = 'draft'")
+    with op.batch_alter_table("broadcast", schema=None) as batch_op:
+        batch_op.drop_column("step")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("broadcast", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("step", sa.String(length=16), nullable=False, server_default="done")
+        )
     op.create_table(
         "evening_draft",
         sa.Column("caregiver_id", sa.Integer(), nullable=False),
