@@ -524,7 +524,8 @@ def placeholders(text: str) -> set[str]:
 def _check_placeholders(
     steps: Mapping[str, Step], order: list[str], values: set[str], check: Checker
 ) -> None:
-    """Every `{name}` in a step's texts is a step of the dialog or a declared value."""
+    """Every `{name}` in a step's texts, and every name its `if`s and `options_from` read, is
+    a step of the dialog or a declared value."""
     known = set(steps) | values
     for i, step_id in enumerate(order):
         step = steps[step_id]
@@ -532,6 +533,9 @@ def _check_placeholders(
         for text in texts:
             for name in sorted(placeholders(text) - known):
                 check.fail(f"steps[{i}]", f"{{{name}}} is no step and not in the dialog's 'values'")
+        conditions = [step.when, step.options_from, *(o.when for o in step.options)]
+        for name in sorted({c for c in conditions if c} - known):
+            check.fail(f"steps[{i}]", f"{name!r} is no step and not in the dialog's 'values'")
 
 
 def _bands(raw: Any, dialog: Dialog, contacts: set[str], check: Checker) -> tuple[Band, ...]:
