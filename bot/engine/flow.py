@@ -200,6 +200,9 @@ def fill(
     text = texts.tr(source) if translate else source
     if "{" not in text:
         return text
+    if not translate:
+        # A shortcut's typed answer ("{address}"): the facts and answers as they are.
+        return text.format_map(_Filled({**state.given, **state.answers}))
     values = _Filled({k: escape(v, quote=False) for k, v in state.given.items()})
     values.update({k: shown_answer(dialog, k, v, texts) for k, v in state.answers.items()})
     if hooks.values is not None:

@@ -141,7 +141,8 @@ class Dialog:
     # with the answers kept, to resume later).
     on_stop: str | None = None
     # A feature's hook (`Registry.guards`) asked before every input: may this person still go
-    # on (e.g. still staff of the location)? When not, the dialog is closed, nothing done.
+    # on (e.g. still staff of the location)? When not, the dialog is closed, nothing done. It
+    # may take the facts it gave again (`State.given`: how many a notice reaches now).
     guard: str | None = None
     # A feature's hook (`Registry.fills`) giving the `{values}` of step texts it computes.
     fill: str | None = None
