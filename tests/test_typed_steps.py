@@ -309,14 +309,14 @@ def test_given_facts_and_a_features_values_fill_texts_and_labels(texts: Texts) -
          "options": [{"value": "here", "label": "Hier ({name})", "typed": "{address}"}]},
         values=["name", "address", "summary"],
     )  # fmt: skip
-    given = {"name": "De <Linde>", "address": "Lindelaan 1"}
+    given = {"name": "De <Linde>", "address": "Lindelaan 1 & 2"}
     walk = Walk(dialog, texts, Hooks(values=values), given)
     first = render_question(dialog, walk.state, texts, walk.hooks)
     assert first.text == "Hoe heet het, bij De &lt;Linde&gt;?"  # given facts are escaped
     assert "Waar? 6 tekens" in walk.says("Borrel")  # the feature's HTML as it made it
     assert labels(walk)[0] == "Hier (De <Linde>)"
     walk.taps("0")
-    assert walk.state.answers["place"] == "Lindelaan 1"
+    assert walk.state.answers["place"] == "Lindelaan 1 & 2"  # as it is, not escaped
 
 
 def test_a_name_used_in_a_text_must_be_a_step_or_a_declared_value() -> None:
