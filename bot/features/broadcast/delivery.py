@@ -213,7 +213,7 @@ async def send_notice(
     same row, audience and deliverer as `/bericht`. It starts now, or waits until `at`.
     Returns (broadcast id, recipients; None while it waits)."""
     broadcast = Broadcast(
-        status="scheduled", step="done", steunpunt_key=steunpunt_key, location_id=None,
+        status="scheduled", steunpunt_key=steunpunt_key, location_id=None,
         source_name=source_name, sender_member_id=sender_member_id,
         sender_caregiver_id=sender_caregiver_id, sender_name=sender_name, text_html=text_html,
         text_length=len(plain(text_html)),
