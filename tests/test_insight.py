@@ -261,3 +261,33 @@ async def test_narrowing_filters_does_not_single_out_the_one_caregiver_of_boxtel
     assert await attack(directory, truth, protected=False) == {"heavy"}
     # ... hiding enough others besides, every band stays possible as far as anything shown tells.
     assert len(await attack(directory, truth)) >= 2
+
+
+# ---------------------------------------------------------------- /inzicht in the chat
+
+
+async def test_staff_read_the_tables_in_the_chat_and_caregivers_cannot(directory: BotCore) -> None:
+    from tests.conversation import CoreUser, staff_user
+
+    for caregiver_id in await people(directory, 9000, 12, VUGHT):
+        await selfcheck(directory, caregiver_id, "moderate", OCTOBER)
+    (lonely,) = await people(directory, 9100, 1, BOXTEL)
+    await selfcheck(directory, lonely, "heavy", OCTOBER)
+    staff = await staff_user(directory, 660, steunpunt_key=VUGHT_BOXTEL)
+    await staff.says("/inzicht")
+    assert "Mantelzorgers die de bot gebruiken" in staff.last_text
+    assert "• Totaal: 13" in staff.last_text
+    assert "• Boxtel: te weinig om te tonen" in staff.last_text
+    await staff.taps("Zelftest per maand")
+    text = staff.last_text
+    assert "okt 2026" in text and "• Deden de zelftest: 13" in text
+    assert "• matig: te weinig om te tonen" in text  # 12 of 13: it would tell the 13th's band
+    await staff.taps("Bekijk Boxtel")
+    assert "(Boxtel)" in staff.last_text and "• Deden de zelftest: te weinig om te tonen" in (
+        staff.last_text
+    )
+    await staff.taps("Respijtzorg")
+    assert "kwartaal 3 2026" in staff.last_text
+    caregiver_user = CoreUser(directory, 9001)
+    await caregiver_user.says("/inzicht")
+    assert "Mantelzorgers die de bot gebruiken" not in caregiver_user.last_text

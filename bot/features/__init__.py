@@ -12,6 +12,7 @@ from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
 from bot.features.evenings import staff as evenings_staff
+from bot.features.insight import handlers as insight
 from bot.features.inspraak import handlers as inspraak
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
@@ -66,6 +67,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
         ("inspraak", lambda: inspraak.register(registry)),
+        ("insight", lambda: insight.register(registry)),
     ]
     for name, register in features:
         registry.feature = name
