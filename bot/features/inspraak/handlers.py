@@ -315,23 +315,36 @@ async def on_draft_input(ctx: Context, event: Event) -> Reply | None:
     texts = ctx.texts
     stop = draft_buttons(ctx, draft)
     if draft.step == "question":
-        question = _plain_line(event.text)
-        if not question or len(question) > QUESTION_LIMIT:
-            too_long = texts.get("inspraak_question_too_long", limit=QUESTION_LIMIT)
-            return Reply().add(OutMessage(too_long, stop, expects="text"))
+        question, problem = check_question(texts, event.text)
+        if problem:
+            return Reply().add(OutMessage(problem, stop, expects="text"))
         draft.question, draft.step = question, "options"
         return await show_draft(ctx, draft)
-    options = [_plain_line(line).lstrip("-•*· ").strip() for line in event.text.splitlines()]
-    options = [o for o in options if o]
-    unique = len({o.casefold() for o in options}) == len(options)
-    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS or not unique:
-        problem = texts.get("inspraak_options_count", low=MIN_OPTIONS, high=MAX_OPTIONS)
-        return Reply().add(OutMessage(problem, stop, expects="text"))
-    if any(len(o) > OPTION_LIMIT for o in options):
-        problem = texts.get("inspraak_option_too_long", limit=OPTION_LIMIT)
+    options, problem = check_options(texts, event.text)
+    if problem:
         return Reply().add(OutMessage(problem, stop, expects="text"))
     draft.options, draft.step = options, "confirm"
     return await show_draft(ctx, draft)
+
+
+def check_question(texts: Texts, typed: str) -> tuple[str, str]:
+    """(the question on one line, "") or ("", what is wrong): the chat and the console."""
+    question = _plain_line(typed)
+    if not question or len(question) > QUESTION_LIMIT:
+        return "", texts.get("inspraak_question_too_long", limit=QUESTION_LIMIT)
+    return question, ""
+
+
+def check_options(texts: Texts, typed: str) -> tuple[list[str], str]:
+    """(the choices, one a line, "") or ([], what is wrong)."""
+    options = [_plain_line(line).lstrip("-•*· ").strip() for line in typed.splitlines()]
+    options = [o for o in options if o]
+    unique = len({o.casefold() for o in options}) == len(options)
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS or not unique:
+        return [], texts.get("inspraak_options_count", low=MIN_OPTIONS, high=MAX_OPTIONS)
+    if any(len(o) > OPTION_LIMIT for o in options):
+        return [], texts.get("inspraak_option_too_long", limit=OPTION_LIMIT)
+    return options, ""
 
 
 async def on_draft_stop(ctx: Context, event: Event) -> Reply:
@@ -369,8 +382,7 @@ async def on_staff_button(ctx: Context, event: Event) -> Reply:
                 rows(command_button(texts.get("inspraak_back"), COMMAND)),
             )
         )
-    if action == "close" and is_open(question, ctx.now):
-        question.status, question.closed_at = "closed", ctx.now
+    if action == "close" and await close_question(question, ctx.now):
         found = await results(ctx.session, question, ctx.now)
         return Reply(pressed_label=texts.get("inspraak_closed_label")).add(
             OutMessage(
@@ -394,22 +406,43 @@ async def on_staff_button(ctx: Context, event: Event) -> Reply:
 
 
 async def send(ctx: Context, draft: InspraakQuestion) -> Reply:
-    """The question goes out as a notice of the steunpunt (at 08:00 when it is night)."""
     texts = ctx.texts
+    opened = await open_question(ctx.session, texts, draft, ctx.now, ctx.caregiver.chat_id)
+    if opened is None:
+        return await preview(ctx, draft)
+    count, sent_to = opened
+    assert draft.closes_at is not None
+    closes = texts.translator.format_date(draft.closes_at)
+    key = "inspraak_sent" if sent_to is not None else "inspraak_sent_morning"
+    return Reply(pressed_label=texts.get("inspraak_send", count=count)).add(
+        staff_menu(ctx, texts.get(key, count=sent_to or count, date=closes))
+    )
+
+
+async def open_question(
+    session: AsyncSession,
+    texts: Texts,
+    draft: InspraakQuestion,
+    now: datetime,
+    report_chat_id: int | None,
+) -> tuple[int, int | None] | None:
+    """Send `draft` as a notice of its steunpunt (at 08:00 when it is night) and open it for
+    answers; (audience, recipients or None while it waits), or None when fewer than `K` would
+    get it (no result could ever be shown). The chat and the console both send this way."""
     count = await delivery.audience_size(
-        ctx.session, draft.steunpunt_key, list(draft.municipality_codes or [])
+        session, draft.steunpunt_key, list(draft.municipality_codes or [])
     )
     if count < K:
-        return await preview(ctx, draft)
+        return None
     at = None
-    if in_quiet_hours(ctx.now):
-        day = local_date(ctx.now)
+    if in_quiet_hours(now):
+        day = local_date(now)
         morning = at_local(day, MORNING)
-        at = morning if morning > ctx.now else at_local(day + timedelta(days=1), MORNING)
+        at = morning if morning > now else at_local(day + timedelta(days=1), MORNING)
     for option in range(len(draft.options)):
-        ctx.session.add(InspraakTally(question_id=draft.id, option=option, count=0))
+        session.add(InspraakTally(question_id=draft.id, option=option, count=0))
     broadcast_id, sent_to = await delivery.send_notice(
-        ctx.session,
+        session,
         steunpunt_key=draft.steunpunt_key,
         municipality_codes=list(draft.municipality_codes or []),
         source_name=draft.source_name,
@@ -418,19 +451,23 @@ async def send(ctx: Context, draft: InspraakQuestion) -> Reply:
         sender_name=draft.sender_name,
         text_html=question_html(draft),
         audience_label=texts.get("inspraak_audience_label", question=draft.question),
-        report_chat_id=ctx.caregiver.chat_id,
+        report_chat_id=report_chat_id,
         extra=notice_extra(draft),
-        now=ctx.now,
+        now=now,
         at=at,
     )
-    start = at or ctx.now
+    start = at or now
     draft.status, draft.step, draft.broadcast_id = "open", "done", broadcast_id
     draft.sent_at, draft.closes_at = start, start + OPEN_FOR
-    closes = texts.translator.format_date(draft.closes_at)
-    key = "inspraak_sent" if sent_to is not None else "inspraak_sent_morning"
-    return Reply(pressed_label=texts.get("inspraak_send", count=count)).add(
-        staff_menu(ctx, texts.get(key, count=sent_to or count, date=closes))
-    )
+    return count, sent_to
+
+
+async def close_question(question: InspraakQuestion, now: datetime) -> bool:
+    """Close an open question (no more answers; the result per choice may be shown)."""
+    if not is_open(question, now):
+        return False
+    question.status, question.closed_at = "closed", now
+    return True
 
 
 # ---------------------------------------------------------------- caregivers: answering
