@@ -146,6 +146,12 @@ def month_id(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def first_day(month: str) -> date:
+    """The first day of a month id ("2026-03")."""
+    year, number = (int(part) for part in month.split("-"))
+    return date(year, number, 1)
+
+
 def completed_months(now: datetime, count: int = MONTHS) -> list[date]:
     """The first days of the `count` completed months before this one (Amsterdam), oldest first."""
     today = local_date(now)
@@ -250,8 +256,7 @@ async def users_table(
 def _column_label(texts: Texts, column: str) -> str:
     if column == "now":
         return texts.get("insight_now")
-    year, month = (int(part) for part in column.split("-"))
-    return texts.translator.format_date(date(year, month, 1), format="MMM yyyy")
+    return texts.translator.format_date(first_day(column), format="MMM yyyy")
 
 
 async def bands_table(
