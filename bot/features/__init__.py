@@ -11,6 +11,7 @@ from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
+from bot.features.handover import handlers as handover
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
 from bot.features.privacy import handlers as privacy
@@ -36,6 +37,7 @@ ACTIONS = (
     steunpunt_card.PREVIEW_ACTION,
     steunpunt_card.MUNICIPALITY_ACTION,
     kitchentable.SUMMARY_ACTION,
+    handover.SUMMARY_ACTION,
 )
 
 
@@ -57,6 +59,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
+        # After the features whose things a caregiver may share with the steunpunt.
+        ("handover", lambda: handover.register(registry, dict(content.dialogs))),
     ]
     for name, register in features:
         registry.feature = name
