@@ -14,7 +14,9 @@ from sqlalchemy import func, select, update
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
 from bot.db.directory import CaregiverSteunpunt
+from bot.db.models import Answer, Caregiver
 from bot.db.staff import StaffMember
+from bot.engine.flow import Event
 from bot.features.handover import requests
 from bot.features.handover.handlers import BUTTONS, ReminderJob
 from bot.features.handover.models import (
@@ -32,7 +34,8 @@ from bot.transport.terminal import plain
 from tests.conftest import core_for, settings_for
 from tests.conversation import CoreUser, onboarded, staff_user
 from tests.test_previews import assert_neutral
-from tests.test_short_first import SELFCHECK_ANSWERS
+from tests.test_short_first import SELFCHECK_ANSWERS, check
+from tests.test_staff import operator
 
 DEN_BOSCH, VUGHT = "voorbeeld-den-bosch", "voorbeeld-vught-boxtel"
 DEN_BOSCH_NAME = "Steunpunt Mantelzorg Den Bosch (voorbeeld)"
@@ -52,8 +55,6 @@ async def lite(sqlite_url: str, clock: FakeClock) -> AsyncIterator[BotCore]:
 async def save_steunpunt(core: BotCore, user: CoreUser, key: str = DEN_BOSCH) -> None:
     now = core.clock.now()
     async with core.db.transaction() as session:
-        from bot.db.models import Caregiver
-
         caregiver = await session.scalar(
             select(Caregiver).where(Caregiver.telegram_user_id == user.user_id)
         )
@@ -94,8 +95,6 @@ async def ask(
         await user.taps("Nee, dat hoeft niet")
     if phone:
         await user.taps("Bel me")
-        from bot.engine.flow import Event
-
         await user.send(Event("contact", phone))
     else:
         await user.taps("Met een bericht via deze bot")
@@ -177,8 +176,6 @@ async def test_a_heavy_result_offers_contact_and_only_what_the_caregiver_chose_i
     assert request.status == "sent" and request.shared == {} and request.phone is None
     # The dialog's own answers are not kept beside the request.
     async with lite.db.transaction() as session:
-        from bot.db.models import Answer
-
         kept = await session.scalar(
             select(func.count()).select_from(Answer).where(Answer.dialog_id == "handover")
         )
@@ -211,15 +208,22 @@ async def test_shared_self_check_respite_and_keukentafel_with_its_pdf_for_staff(
     await user.taps("Een beetje")
     await user.taps("Sla over")
     assert "Laat mijn steunpunt contact opnemen" in [plain(b.label) for b in user.buttons]
-    await ask(user, shares=("zelftest", "keukentafelgesprek"), phone="+31612345678")
+    await user.says("/respijt")
+    await user.taps("Nee, ik kan echt niet meer")
+    assert "Laat mijn steunpunt contact opnemen" in [plain(b.label) for b in user.buttons]
+    await ask(user, shares=("zelftest", "keukentafelgesprek", "respijtzorg"), phone="+31612345678")
+    # Every answer of the walk, the summary with all three shared included, is short.
+    for index, reply in enumerate(user.replies[-11:]):
+        check(reply.messages, f"nl:handover {index}")
     (request,) = await rows_of(lite, HandoverRequest)
-    assert set(request.shared) == {"result", "keukentafel"}
+    assert set(request.shared) == {"result", "keukentafel", "respite"}
     assert request.phone == "+31612345678"
     await deliver(lite)
     await staff.presses_data(STAFF_BUTTONS.pack("view", request.id))
     card = staff.last_text
     assert "Zelftest van" in card and "Voorbereiding keukentafelgesprek" in card
     assert "Contact: bel +31612345678." in card and "Ik slaap slecht." in card
+    assert "Kan de zorg de komende dagen niet volhouden." in card
     await staff.taps("Stuur de PDF van het keukentafelgesprek")
     (document,) = [m.document for m in staff.last.messages if m.document is not None]
     assert document[0].endswith(".pdf") and document[1].startswith(b"%PDF")
@@ -327,6 +331,14 @@ async def test_a_steunpunt_without_staff_is_said_honestly_with_its_card_and_coun
     async with lite.db.transaction() as session:
         (line,) = await requests.report(session)
     assert (line.steunpunt_key, line.staff, line.asked_without_staff) == (VUGHT, 0, 1)
+    # The operator sees it, steunpunten without staff first; served ones with their requests.
+    await staff_user(lite, 2042, steunpunt_key=DEN_BOSCH)
+    await ask(await caregiver(lite, 2043))
+    code, listing = await operator(lite, "steunpunt", "report")
+    header, first, second = listing.splitlines()
+    assert code == 0 and header.startswith("steunpunt\tname\tstaff\tasked without staff")
+    assert first.split("\t")[:4] == [VUGHT, "Mantelzorgpunt Vught en Boxtel (voorbeeld)", "0", "1"]
+    assert second.split("\t")[0] == DEN_BOSCH and second.split("\t")[5:] == ["1", "0", "0"]
 
 
 async def test_without_a_saved_steunpunt_the_caregiver_finds_it_first(lite: BotCore) -> None:
@@ -495,3 +507,19 @@ async def test_lock_screens_of_every_handover_message_are_neutral_in_english_too
     (news,) = (await deliver(lite))[user.user_id]
     assert news.startswith("News about your request for contact.")
     assert_neutral(news, "en picked up")
+
+
+async def test_after_finding_the_steunpunt_the_caregiver_comes_back_with_contact(
+    lite: BotCore,
+) -> None:
+    await staff_user(lite, 2111, steunpunt_key=DEN_BOSCH)
+    user = await onboarded(lite, 2112)
+    await user.says("/contact")
+    await user.taps("Zoek mijn steunpunt")
+    await user.says("5211AB")
+    buttons = [b for m in user.last.messages for row in m.buttons for b in row]
+    save = next(b for b in buttons if "Bewaar als mijn steunpunt" in plain(b.label))
+    await user.presses_data(save.data)
+    await user.says("/contact")
+    assert "Wil je dat het steunpunt contact met je opneemt?" in user.last_text
+    assert DEN_BOSCH_NAME in user.last_text

@@ -37,7 +37,7 @@ from bot.features.handover.models import (
     HandoverRequest,
 )
 from bot.features.handover.requests import NEWS_KIND, STAFF_KIND, NotAllowed
-from bot.features.handover.view import card_text, steunpunt_name, t
+from bot.features.handover.view import contact_text, shared_texts, steunpunt_name, t
 from bot.features.questionnaire.handlers import open_dialog
 from bot.jobs.scheduled import ScheduledMessage
 
@@ -58,9 +58,15 @@ BUTTONS = ButtonCodec(
 )
 # The moments other features reach at which the request is offered (`registry.suggested`).
 MOMENTS = frozenset(
-    {"selfcheck.heavy", "checkin.heavier", "respite.advice", "keukentafel.done", "help",
-     "steunpunt.saved"}
-)  # fmt: skip
+    {
+        "selfcheck.heavy",
+        "checkin.heavier",
+        "respite.advice",
+        "respite.now",
+        "keukentafel.done",
+        "help",
+    }
+)
 
 
 def _menu(ctx: Context) -> Button:
@@ -221,7 +227,7 @@ async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
             rows(
                 Button(t(ctx, "share_yes"), BUTTONS.pack("share", draft.id, "yes")),
                 Button(t(ctx, "share_no"), BUTTONS.pack("share", draft.id, "no")),
-                Button(t(ctx, "button_stop"), BUTTONS.pack("stop", draft.id)),
+                Button(ctx.texts.get("button_pause"), BUTTONS.pack("stop", draft.id)),
             ),
         )
     )
@@ -239,21 +245,29 @@ async def on_summary(
     draft = await requests.draft_of(ctx.session, ctx.caregiver.id)
     if draft is None:
         return [OutMessage(t(ctx, "cancelled")), ctx.menu_message()]
-    draft.note = answers.get("note") or None if answers.get("note_wanted") == "yes" else None
+    draft.note = (answers.get("note") or None) if answers.get("note_wanted") == "yes" else None
     draft.reach = answers.get("reach", "message")
-    draft.phone = answers.get("phone") or None if draft.reach == "phone" else None
+    draft.phone = (answers.get("phone") or None) if draft.reach == "phone" else None
     draft.part_of_day, draft.days = answers.get("part_of_day", "any"), answers.get("days", "any")
     name = await steunpunt_name(ctx, draft.steunpunt_key)
-    text = t(ctx, "summary", steunpunt=name, card=card_text(ctx, draft))
-    return [
+    # Short messages: who and how first, then each thing shared, then the question.
+    heading, *shared = shared_texts(ctx, draft)
+    contact = contact_text(ctx, draft)
+    messages = [OutMessage(t(ctx, "summary", steunpunt=name, card=contact))]
+    messages += [
+        OutMessage(f"{heading}\n{text}" if index == 0 else text)
+        for index, text in enumerate(shared)
+    ]
+    messages.append(
         OutMessage(
-            text,
+            t(ctx, "summary_question"),
             rows(
                 Button(t(ctx, "summary_send"), BUTTONS.pack("send", draft.id)),
                 Button(t(ctx, "summary_cancel"), BUTTONS.pack("cancel", draft.id)),
             ),
         )
-    ]
+    )
+    return messages
 
 
 # ---------------------------------------------------------------- the buttons
@@ -302,7 +316,7 @@ async def _draft_button(ctx: Context, draft: HandoverRequest, action: str, answe
     if action in ("cancel", "stop"):
         await ctx.session.delete(draft)
         await close_step(ctx)
-        label = t(ctx, "summary_cancel" if action == "cancel" else "button_stop")
+        label = t(ctx, "summary_cancel") if action == "cancel" else ctx.texts.get("button_pause")
         key = "cancelled" if action == "cancel" else "stopped"
         return Reply(pressed_label=label).add(OutMessage(t(ctx, key)), ctx.menu_message())
     return ctx.stale_button()
@@ -434,9 +448,9 @@ async def send_news(ctx: Context, row: ScheduledMessage) -> OutMessage | None:
 
 
 async def suggest(ctx: Context, moment: str, answers: Mapping[str, str]) -> list[Button]:
-    """At a heavy moment, in /hulp and once a steunpunt is saved: the offer, when the caregiver
-    has a saved steunpunt (without one those moments offer to find it, which then offers this)
-    and no request open already."""
+    """At a heavy moment and in /hulp: the offer, when the caregiver has a saved steunpunt
+    (without one, those moments offer to find it; /contact then says to come back after) and no
+    request open already."""
     if moment not in MOMENTS or await _saved_steunpunt(ctx) is None:
         return []
     if await requests.open_request(ctx.session, ctx.caregiver.id) is not None:

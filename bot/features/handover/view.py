@@ -24,6 +24,11 @@ async def steunpunt_name(ctx: Context, key: str) -> str:
 
 def card_text(ctx: Context, request: HandoverRequest) -> str:
     """Who asks, how and when to reach them, and only what they chose to share."""
+    return "\n".join([contact_text(ctx, request), "", *shared_texts(ctx, request)])
+
+
+def contact_text(ctx: Context, request: HandoverRequest) -> str:
+    """Who asks, and how and when to reach them."""
     name = escape(request.caregiver_name)
     lines = [t(ctx, "card_from", name=name) if name else t(ctx, "card_from_unknown")]
     if request.reach == "phone" and request.phone:
@@ -32,10 +37,13 @@ def card_text(ctx: Context, request: HandoverRequest) -> str:
         lines.append(t(ctx, "card_reach_message"))
     part = t(ctx, f"part_{request.part_of_day or 'any'}")
     lines.append(t(ctx, "card_when", part=part, days=t(ctx, f"days_{request.days or 'any'}")))
-    lines += ["", t(ctx, "card_shared")]
+    return "\n".join(lines)
+
+
+def shared_texts(ctx: Context, request: HandoverRequest) -> list[str]:
+    """A heading, then each thing shared (the note last) as its own block of lines."""
     shares = ctx.core.registry.shares
     shown = [shares[n].describe(ctx, data) for n, data in request.shared.items() if n in shares]
     if request.note:
         shown.append(t(ctx, "card_note", note=escape(request.note)))
-    lines += shown or [t(ctx, "card_nothing_shared")]
-    return "\n".join(lines)
+    return [t(ctx, "card_shared"), *(shown or [t(ctx, "card_nothing_shared")])]

@@ -239,7 +239,7 @@ def share_text(ctx: Context, data: Mapping[str, Any]) -> str:
         lines.append("• " + _t(ctx, "done_hours", hours=escape(str(answers["hours"]))))
     for step in ("person", "heavy", "helps"):
         if answers.get(step):
-            text = escape(shortened(str(answers[step]), 25))
+            text = escape(shortened(str(answers[step]), 15))
             lines.append("• " + _t(ctx, f"share_{step}", text=text))
     for step in ("work", "health", "free_time"):
         label = choice_label(ctx, dialog, step, str(answers.get(step, "")))

@@ -447,7 +447,11 @@ class Respite:
         messages.append(OutMessage(now))
         if not any("steunpunt" in b.data for m in messages for row in m.buttons for b in row):
             messages.append(await self.steunpunt_card(ctx))
-        messages.append(OutMessage(self._t(ctx, "now_later"), rows(self._menu_button(ctx))))
+        # E.g. asking the steunpunt to get in touch (`registry.suggestions`).
+        offered = await suggested(ctx, "respite.now", state.answers)
+        messages.append(
+            OutMessage(self._t(ctx, "now_later"), rows(*offered, self._menu_button(ctx)))
+        )
         return messages
 
     # --- the follow-up ---------------------------------------------------------------------
