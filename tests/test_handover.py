@@ -507,6 +507,42 @@ async def test_lock_screens_of_every_handover_message_are_neutral_in_english_too
     (news,) = (await deliver(lite))[user.user_id]
     assert news.startswith("News about your request for contact.")
     assert_neutral(news, "en picked up")
+    # Staff read the request in their own language, and which language the caregiver uses.
+    await staff.presses_data(STAFF_BUTTONS.pack("view", request.id))
+    assert "Gebruikt de bot in het Engels." in staff.last_text
+
+
+async def test_the_request_functions_take_a_session_and_ids_for_other_front_ends(
+    lite: BotCore, clock: FakeClock
+) -> None:
+    """What a staff web console calls: the same rules as the chat, by ids only."""
+    await staff_user(lite, 2121, steunpunt_key=DEN_BOSCH, display_name="Sanne")
+    await staff_user(lite, 2122, steunpunt_key=VUGHT, display_name="Olga")
+    user = await caregiver(lite, 2123)
+    # Sent on a Thursday at 23:30 Dutch time: never reminded about in the night.
+    clock.set(datetime(2026, 12, 3, 22, 30, tzinfo=UTC))
+    await ask(user)
+    async with lite.db.transaction() as session:
+        members = {m.display_name: m.id for m in await session.scalars(select(StaffMember))}
+        (request,) = await session.scalars(select(HandoverRequest))
+        other = await requests.queue_for_member(session, members["Olga"])
+        assert other is not None and other.open == [] and other.steunpunt_key == VUGHT
+        with pytest.raises(requests.NotAllowed):
+            await requests.pick_up(session, request.id, members["Olga"], clock.now())
+        assert await requests.remind(session, datetime(2026, 12, 8, 23, 0, tzinfo=UTC)) == 0
+        assert await requests.remind(session, datetime(2026, 12, 9, 7, 0, tzinfo=UTC)) == 1
+        queue = await requests.queue_for_member(session, members["Sanne"])
+        assert queue is not None and [r.id for r in queue.open] == [request.id]
+        picked, changed = await requests.pick_up(session, request.id, members["Sanne"], clock.now())
+        assert changed and picked.picked_up_name == "Sanne"
+        await requests.staff_writes(session, request.id, members["Sanne"], "Hoi!", clock.now())
+        with pytest.raises(requests.NotAllowed):
+            await requests.staff_writes(session, request.id, members["Olga"], "Hoi", clock.now())
+        with pytest.raises(requests.NotAllowed):
+            await requests.close(session, request.id, members["Sanne"], "gewonnen", clock.now())
+        await requests.close(session, request.id, members["Sanne"], "referred", clock.now())
+        with pytest.raises(requests.NotAllowed):
+            await requests.withdraw(session, request.id, request.caregiver_id, clock.now())
 
 
 async def test_after_finding_the_steunpunt_the_caregiver_comes_back_with_contact(

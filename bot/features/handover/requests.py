@@ -10,7 +10,8 @@ scheduled message (`bot.jobs.scheduled`), sent by the one tick through the one s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,7 @@ from bot.features.handover.models import (
 )
 from bot.features.handover.workdays import after_working_days, is_working_day
 from bot.jobs.scheduled import schedule
-from bot.text.dates import local_date
+from bot.text.i18n import DEFAULT_TIMEZONE
 
 # Scheduled kinds: what staff get (new, reminder, message, withdrawn) and what the caregiver
 # gets (picked up, message, closed). Payloads hold ids only.
@@ -40,6 +41,9 @@ STAFF_KIND = "handover_staff"
 NEWS_KIND = "handover_news"
 # A request nobody picked up reminds the staff from this many working days after it was sent.
 REMIND_AFTER_WORKING_DAYS = 2
+# Reminders go out in office hours only (Dutch time): a request sent late in the evening is not
+# reminded about in the night, when it would wait for the morning beside the next day's.
+REMIND_HOURS = (time(8, 0), time(18, 0))
 # Staff lists show every open and picked-up request and the latest closed ones.
 CLOSED_SHOWN = 10
 MESSAGE_MAX = 1000
@@ -336,10 +340,12 @@ async def thread(session: AsyncSession, request_id: int) -> list[HandoverMessage
 
 
 async def remind(session: AsyncSession, now: datetime) -> int:
-    """On a working day: every request nobody picked up within two working days reminds all
-    active staff of its steunpunt, once that day. Returns how many requests reminded."""
-    today = local_date(now)
-    if not is_working_day(today):
+    """On a working day, in office hours: every request nobody picked up within two working
+    days reminds all active staff of its steunpunt, once that day. Returns how many requests
+    reminded."""
+    local = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE))
+    today = local.date()
+    if not is_working_day(today) or not REMIND_HOURS[0] <= local.time() < REMIND_HOURS[1]:
         return 0
     due = await session.scalars(
         select(HandoverRequest)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from babel import Locale
+
 from bot.app.dispatch import Context
 from bot.app.roles import scope_name
 from bot.features.handover.models import HandoverRequest
@@ -37,6 +39,10 @@ def contact_text(ctx: Context, request: HandoverRequest) -> str:
         lines.append(t(ctx, "card_reach_message"))
     part = t(ctx, f"part_{request.part_of_day or 'any'}")
     lines.append(t(ctx, "card_when", part=part, days=t(ctx, f"days_{request.days or 'any'}")))
+    if request.locale != "nl":
+        # The bot speaks the caregiver's language; staff see which one that is.
+        language = Locale.parse(request.locale).get_display_name(ctx.texts.translator.locale)
+        lines.append(t(ctx, "card_language", language=language))
     return "\n".join(lines)
 
 
