@@ -325,6 +325,8 @@ async def test_a_steunpunt_without_staff_is_said_honestly_with_its_card_and_coun
     text = user.last_text
     assert "Mantelzorgpunt Vught en Boxtel (voorbeeld) werkt nog niet met deze bot." in text
     assert "Telefoon" in text  # the card
+    assert "Bij Hulp en contact staan meer mensen." in text
+    assert [plain(b.label) for b in user.buttons] == ["Hulp en contact", "Menu"]
     assert await rows_of(lite, HandoverRequest) == []
     (demand,) = await rows_of(lite, HandoverDemand)
     assert demand.steunpunt_key == VUGHT

@@ -154,11 +154,7 @@ async def _not_possible(ctx: Context) -> Reply | None:
         if card is not None:
             reply.add(card)
         help_button = command_button(t(ctx, "button_help"), "hulp")
-        return (
-            reply.add(ctx.menu_message())
-            if card is None
-            else reply.add(OutMessage(ctx.texts.get("menu_title"), rows(help_button, _menu(ctx))))
-        )
+        return reply.add(OutMessage(t(ctx, "no_staff_then"), rows(help_button, _menu(ctx))))
     return None
 
 
@@ -278,8 +274,10 @@ async def on_button(ctx: Context, event: Event) -> Reply:
     if pressed is None:
         return ctx.stale_button()
     if pressed.action == "start":
+        key = await _saved_steunpunt(ctx)
         reply = await _start(ctx)
-        reply.pressed_label = t(ctx, "share_yes")
+        if key is not None:
+            reply.pressed_label = t(ctx, "start_yes", steunpunt=await steunpunt_name(ctx, key))
         return reply
     request = await requests.request_of_caregiver(ctx.session, pressed.number(0), ctx.caregiver.id)
     if request is None:
