@@ -558,6 +558,17 @@ async def test_after_finding_the_steunpunt_the_caregiver_comes_back_with_contact
     buttons = [b for m in user.last.messages for row in m.buttons for b in row]
     save = next(b for b in buttons if "Bewaar als mijn steunpunt" in plain(b.label))
     await user.presses_data(save.data)
-    await user.says("/contact")
+    # Saving it offers the way back (only to who came from /contact).
+    back = [b for m in user.last.messages for row in m.buttons for b in row]
+    assert [plain(b.label) for b in back] == ["Laat mijn steunpunt contact opnemen"]
+    await user.presses_data(back[0].data)
     assert "Wil je dat het steunpunt contact met je opneemt?" in user.last_text
     assert DEN_BOSCH_NAME in user.last_text
+    # Someone who just saves a steunpunt is not offered it there.
+    other = await onboarded(lite, 2113)
+    await other.says("/steunpunt")
+    await other.says("5211AB")
+    buttons = [b for m in other.last.messages for row in m.buttons for b in row]
+    save = next(b for b in buttons if "Bewaar als mijn steunpunt" in plain(b.label))
+    await other.presses_data(save.data)
+    assert [b for m in other.last.messages for row in m.buttons for b in row] == []

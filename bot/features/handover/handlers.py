@@ -45,6 +45,8 @@ DIALOG_ID = "handover"
 COMMAND, MINE = "contact", "mijnverzoeken"
 SUMMARY_ACTION = "handover.summary"
 REPLY_OWNER = "handover_reply"
+# The steunpunt key of a draft made while the caregiver first looks for their steunpunt.
+FINDING = ""
 # hv:start | hv:share:<draft>:yes|no | hv:stop:<draft> | hv:send:<draft> | hv:cancel:<draft>
 # hv:withdraw:<request> | hv:sure:<request> | hv:keep:<request> | hv:reply:<request>
 BUTTONS = ButtonCodec(
@@ -161,9 +163,13 @@ async def _not_possible(ctx: Context) -> Reply | None:
 async def on_contact(ctx: Context, event: Event) -> Reply:
     """`/contact`: the saved steunpunt, and whether to ask it."""
     blocked = await _not_possible(ctx)
-    if blocked is not None:
-        return blocked
     key = await _saved_steunpunt(ctx)
+    if blocked is not None:
+        if key is None and await requests.open_request(ctx.session, ctx.caregiver.id) is None:
+            # A draft without a steunpunt marks the way back: once the caregiver saved one, the
+            # finder's answer offers this again (the moment "steunpunt.saved").
+            await requests.start_draft(ctx.session, ctx.caregiver.id, FINDING, ctx.now)
+        return blocked
     assert key is not None
     name = await steunpunt_name(ctx, key)
     buttons = [Button(t(ctx, "start_yes", steunpunt=name), BUTTONS.pack("start"))]
@@ -447,9 +453,13 @@ async def send_news(ctx: Context, row: ScheduledMessage) -> OutMessage | None:
 
 async def suggest(ctx: Context, moment: str, answers: Mapping[str, str]) -> list[Button]:
     """At a heavy moment and in /hulp: the offer, when the caregiver has a saved steunpunt
-    (without one, those moments offer to find it; /contact then says to come back after) and no
-    request open already."""
-    if moment not in MOMENTS or await _saved_steunpunt(ctx) is None:
+    (without one, those moments offer to find it) and no request open already; and once a
+    steunpunt is saved by who came from /contact to find it first."""
+    if moment == "steunpunt.saved":
+        draft = await requests.draft_of(ctx.session, ctx.caregiver.id)
+        if draft is None or draft.steunpunt_key != FINDING:
+            return []  # only for who came from /contact to find it first
+    elif moment not in MOMENTS or await _saved_steunpunt(ctx) is None:
         return []
     if await requests.open_request(ctx.session, ctx.caregiver.id) is not None:
         return []
