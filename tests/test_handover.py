@@ -216,6 +216,10 @@ async def test_shared_self_check_respite_and_keukentafel_with_its_pdf_for_staff(
     # Every answer of the walk, the summary with all three shared included, is short.
     for index, reply in enumerate(user.replies[-11:]):
         check(reply.messages, f"nl:handover {index}")
+    # What a source shows is its own HTML, not escaped twice.
+    raw = [m.text for r in user.replies[-11:] for m in r.messages]
+    assert any("<b>Voorbereiding keukentafelgesprek</b>" in text for text in raw)
+    assert not any("&lt;" in text or "&amp;" in text for text in raw)
     (request,) = await rows_of(lite, HandoverRequest)
     assert set(request.shared) == {"result", "keukentafel", "respite"}
     assert request.phone == "+31612345678"
@@ -616,3 +620,16 @@ async def test_two_staff_picking_up_at_once_one_gets_it_and_the_caregiver_hears_
     assert first is True and await second is False
     news = (await deliver(core))[user.user_id]
     assert len([n for n in news if "heeft je verzoek opgepakt" in n]) == 1
+
+
+async def test_names_are_shown_as_typed_never_as_markup(lite: BotCore) -> None:
+    staff = await staff_user(lite, 2141, steunpunt_key=DEN_BOSCH, display_name="<b>Sanne</b>")
+    user = await caregiver(lite, 2142, name="Anna&Co")
+    await ask(user)
+    (request,) = await rows_of(lite, HandoverRequest)
+    await staff.presses_data(STAFF_BUTTONS.pack("pick", request.id))
+    assert "Anna&amp;Co" in staff.last.messages[0].text
+    (news,) = (await deliver(lite))[user.user_id]
+    assert "&lt;b&gt;Sanne&lt;/b&gt; van" in news
+    await user.says("/mijnverzoeken")
+    assert "&lt;b&gt;Sanne&lt;/b&gt; neemt contact met je op" in user.last_message.text

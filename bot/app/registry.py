@@ -117,8 +117,9 @@ class ShareSource:
     a request for contact (the warm handover), without the handover importing that feature.
 
     `latest(ctx)` gives the data to keep with the request (JSON-ready; None: nothing to share);
-    `describe(ctx, data)` says in `ctx`'s language what the steunpunt sees (a few short lines,
-    HTML-escaped); `document(ctx, data)`, when given, makes it a file too (the keukentafel PDF).
+    `describe(ctx, data)` says in `ctx`'s language what the steunpunt sees (a few short lines of
+    HTML, with what the caregiver typed escaped); `document(ctx, data)`, when given, makes it a
+    file too (the keukentafel PDF).
     The question "Mag het steunpunt dit zien?" names it with the handover's own text
     (`share_<name>` in dialogs/handover.yaml).
 
