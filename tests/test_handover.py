@@ -633,3 +633,18 @@ async def test_names_are_shown_as_typed_never_as_markup(lite: BotCore) -> None:
     assert "&lt;b&gt;Sanne&lt;/b&gt; van" in news
     await user.says("/mijnverzoeken")
     assert "&lt;b&gt;Sanne&lt;/b&gt; neemt contact met je op" in user.last_message.text
+
+
+async def test_without_consent_to_store_answers_the_request_works_on_its_own_yes(
+    lite: BotCore,
+) -> None:
+    await staff_user(lite, 2151, steunpunt_key=DEN_BOSCH)
+    user = CoreUser(lite, 2152, display_name="Anna")
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Nee, liever niet")
+    await save_steunpunt(lite, user)
+    await ask(user, note="Bel me liever niet.")
+    assert "Ik heb het doorgegeven aan" in user.last_text
+    (request,) = await rows_of(lite, HandoverRequest)
+    assert request.status == "sent" and request.note == "Bel me liever niet."

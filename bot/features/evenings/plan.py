@@ -42,14 +42,12 @@ FAMILY_BUTTONS = ButtonCodec(
         "open": (int,),
     },
 )  # fmt: skip
-# Staff: eva:<draft step> | eva:new:<location> | eva:show|cancel|cancel_yes:<evening> |
-# eva:edit:<evening>:<field>
+# Staff: eva:new:<location> | eva:show|cancel|cancel_yes:<evening> | eva:edit:<evening>:<field>
+# (the planning and editing dialogs have the engine's buttons).
 EVENING_FIELDS = ("starts_at", "place", "title", "description", "max_guests")
 STAFF_BUTTONS = ButtonCodec(
     STAFF_PREFIX,
     {
-        **{step: () for step in ("stop", "addr", "nodesc", "nomax", "send", "when_ok",
-                                 "when_again", "apply")},
         "new": (int,), "show": (int,), "cancel": (int,), "cancel_yes": (int,),
         "edit": (int, EVENING_FIELDS),
     },

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry, ShareSource
 from bot.app.router import close_step, current_step, open_step
 from bot.db.directory import CaregiverSteunpunt
-from bot.db.models import Answer, DialogRun, DialogState, Result
+from bot.db.models import DialogRun, Result
 from bot.distress import own_steunpunt_card
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
@@ -192,12 +192,6 @@ async def _start(ctx: Context) -> Reply:
         return blocked
     key = await _saved_steunpunt(ctx)
     assert key is not None
-    # A dialog left halfway earlier starts again: the choices belong to this request.
-    await ctx.session.execute(
-        delete(DialogState).where(
-            DialogState.caregiver_id == ctx.caregiver.id, DialogState.dialog_id == DIALOG_ID
-        )
-    )
     draft = await requests.start_draft(
         ctx.session,
         ctx.caregiver.id,
@@ -213,7 +207,8 @@ async def _start(ctx: Context) -> Reply:
 async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
     """The next thing to ask about sharing, or (when all are answered) the dialog."""
     if not draft.asking:
-        return await open_dialog(ctx, ctx.content.dialogs[DIALOG_ID])
+        # Fresh: a pass left halfway earlier belongs to another request.
+        return await open_dialog(ctx, ctx.content.dialogs[DIALOG_ID], fresh=True)
     name = draft.asking[0]
     source = ctx.core.registry.shares[name]
     data = await source.latest(ctx)
@@ -238,12 +233,9 @@ async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
 async def on_summary(
     ctx: Context, dialog: Dialog, run: DialogRun | None, state: State
 ) -> list[OutMessage]:
-    """End action: the choices go onto the draft (and nowhere else: the dialog's own answer rows
-    are removed), then exactly what the steunpunt will see, and the question to send it."""
+    """End action: the choices go onto the draft (and nowhere else: the dialog keeps no answers
+    of its own), then exactly what the steunpunt will see, and the question to send it."""
     answers = state.answers
-    if run is not None:
-        await ctx.session.execute(delete(Answer).where(Answer.run_id == run.id))
-        await ctx.session.delete(run)
     draft = await requests.draft_of(ctx.session, ctx.caregiver.id)
     if draft is None:
         return [OutMessage(t(ctx, "cancelled")), ctx.menu_message()]
