@@ -12,6 +12,7 @@ from bot.features.broadcast import compose as broadcast
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
 from bot.features.evenings import staff as evenings_staff
+from bot.features.handover import handlers as handover
 from bot.features.insight import handlers as insight
 from bot.features.inspraak import handlers as inspraak
 from bot.features.kitchentable import handlers as kitchentable
@@ -45,6 +46,7 @@ ACTIONS = (
     broadcast.SEND_ACTION,
     broadcast.SCHEDULE_ACTION,
     broadcast.STOPPED_ACTION,
+    handover.SUMMARY_ACTION,
 )
 
 
@@ -66,6 +68,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
+        # After the features whose things a caregiver may share with the steunpunt.
+        ("handover", lambda: handover.register(registry, dict(content.dialogs))),
         ("inspraak", lambda: inspraak.register(registry)),
         ("insight", lambda: insight.register(registry)),
     ]
