@@ -108,7 +108,7 @@ async def test_the_one_caregiver_of_boxtel_is_hidden_and_cannot_be_worked_out(
     (lonely,) = await people(directory, 8100, 1, BOXTEL)
     await selfcheck(directory, lonely, "overloaded", OCTOBER)
 
-    users, bands, _ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    users, bands, *_ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
     assert bands.columns[-1] == ("2026-10", "okt 2026")
     october = shown(bands)
     # 13 did the self-check in the area; no band is shown: 12 light and 1 overloaded would
@@ -118,7 +118,7 @@ async def test_the_one_caregiver_of_boxtel_is_hidden_and_cannot_be_worked_out(
     assert shown(users)[("*", "now")] == 13
     assert shown(users)[(BOXTEL, "now")] is None and shown(users)[(VUGHT, "now")] is None
     boxtel = insight.Filters(municipality=BOXTEL)
-    _, bands_boxtel, _ = await tables(directory, VUGHT_BOXTEL, boxtel)
+    _, bands_boxtel, *_ = await tables(directory, VUGHT_BOXTEL, boxtel)
     assert set(shown(bands_boxtel).values()) == {None}
     nl = directory.texts_for("nl")
     assert nl.get("insight_too_few") == "te weinig om te tonen"
@@ -135,14 +135,14 @@ async def test_ten_people_in_a_band_are_shown_and_the_rest_protected_together(
         await selfcheck(directory, caregiver_id, "heavy", SEPTEMBER)
     for caregiver_id in await people(directory, 8400, 3, BOXTEL):
         await selfcheck(directory, caregiver_id, "light", SEPTEMBER)
-    _, bands, _ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    _, bands, *_ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
     september = {band: n for (band, month), n in shown(bands).items() if month == "2026-09"}
     assert (september["moderate"], september["heavy"], september["*"]) == (14, 11, 38)
     # 3 light alone would be 38 - 14 - 11 - 10: the 10 overloaded are hidden with them.
     assert september["light"] is None and september["overloaded"] is None
     for municipality, total in ((VUGHT, 24), (BOXTEL, 14)):
         filters = insight.Filters(municipality=municipality, first_month="2026-09")
-        _, mine, _ = await tables(directory, VUGHT_BOXTEL, filters)
+        _, mine, *_ = await tables(directory, VUGHT_BOXTEL, filters)
         cells = shown(mine)
         assert cells[("*", "2026-09")] == total
         # Each band of one municipality would be the area's minus the other's: all hidden.
@@ -162,7 +162,7 @@ async def test_the_respite_forms_table_counts_distinct_caregivers_per_quarter(
                                           option_ids=forms, advised_at=SEPTEMBER))  # fmt: skip
         session.add(RespiteAdvice(caregiver_id=ids[0], answers={}, option_ids=["hospice"],
                                   advised_at=SEPTEMBER))  # fmt: skip
-    _, _, respite = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    _, _, respite, _ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
     assert [label for _, label in respite.columns][-1] == "kwartaal 3 2026"
     cells = shown(respite)
     assert cells[("day_care", "2026-07")] == 11 and cells[("home_sitter", "2026-07")] == 11
@@ -173,8 +173,44 @@ async def test_the_respite_forms_table_counts_distinct_caregivers_per_quarter(
 async def test_only_completed_months_are_shown(directory: BotCore) -> None:
     for caregiver_id in await people(directory, 8600, 12, VUGHT):
         await selfcheck(directory, caregiver_id, "light", directory.clock.now())
-    _, bands, _ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    _, bands, *_ = await tables(directory, VUGHT_BOXTEL, insight.Filters())
     assert "2026-11" not in [c for c, _ in bands.columns] and len(bands.columns) == 12
+
+
+async def test_requests_for_contact_per_week_count_distinct_caregivers(directory: BotCore) -> None:
+    from bot.features.handover.models import HandoverRequest
+
+    week = datetime(2026, 11, 11, 10, 0, tzinfo=UTC)  # the week of Monday 9 November
+    vught = await people(directory, 8800, 11, VUGHT)
+    (lonely,) = await people(directory, 8900, 1, BOXTEL)
+    async with directory.db.transaction() as session:
+        for caregiver_id in [*vught, vught[0], lonely]:  # one of Vught asked twice: counts once
+            session.add(
+                HandoverRequest(
+                    caregiver_id=caregiver_id,
+                    steunpunt_key=VUGHT_BOXTEL,
+                    status="sent",
+                    shared={},
+                    created_at=week,
+                    sent_at=week,
+                )
+            )
+        session.add(
+            HandoverRequest(
+                caregiver_id=vught[1],
+                steunpunt_key=VUGHT_BOXTEL,
+                status="draft",
+                shared={},
+                created_at=week,
+            )
+        )  # never sent
+    *_, requests = await tables(directory, VUGHT_BOXTEL, insight.Filters())
+    assert [c for c, _ in requests.columns][-2:] == ["2026-11-09", "2026-11-16"]
+    assert dict(requests.columns)["2026-11-09"] == "week 46 (9 nov)"
+    cells = shown(requests)
+    assert cells[("*", "2026-11-09")] == 12
+    assert cells[(VUGHT, "2026-11-09")] is None and cells[(BOXTEL, "2026-11-09")] is None
+    assert cells[("*", "2026-11-16")] is None  # nobody: zero is too few too
 
 
 # ---------------------------------------------------------------- the singling-out attempt

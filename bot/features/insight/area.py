@@ -1,6 +1,6 @@
 """Area insight for a steunpunt (or one municipality): caregivers using the bot, self-check bands
-per month and the respite forms advised most, as `Table`s in which every shown cell counts at
-least 10 distinct caregivers (`bot.features.insight.tables`).
+per month, the respite forms advised most and the requests for contact per week, as `Table`s in
+which every shown cell counts at least 10 distinct caregivers (`bot.features.insight.tables`).
 
 One publication for everyone: each table is computed for all municipalities that any steunpunt
 serves and all steunpunt areas at once, protected together, and a viewer's filters (period,
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.models import Caregiver, DialogRun, Result
 from bot.engine.spec import DIALOGS_DIR, Dialog
+from bot.features.handover import stats as handover_stats
 from bot.features.insight.tables import Cell, K, Key, Relation, Row, Table, protect, published
 from bot.features.respite import stats as respite_stats
 from bot.text.content import Texts
@@ -32,6 +33,7 @@ from bot.text.dates import at_local, local_date
 SELFCHECK = "selfcheck"
 MONTHS = 12  # completed months shown
 QUARTERS = 4  # completed quarters shown for the respite forms
+WEEKS = 8  # completed weeks shown for the requests
 ALL = "*"
 
 
@@ -176,6 +178,12 @@ def completed_quarters(now: datetime, count: int = QUARTERS) -> list[tuple[date,
         start = date(start.year - 1, month + 12, 1) if month < 1 else date(start.year, month, 1)
         quarters.append((start, end))
     return quarters[::-1]
+
+
+def completed_weeks(now: datetime, count: int = WEEKS) -> list[date]:
+    """The Mondays of the `count` completed weeks (Monday to Sunday, Amsterdam), oldest first."""
+    this_monday = local_date(now) - timedelta(days=local_date(now).weekday())
+    return [this_monday - timedelta(weeks=n) for n in range(count, 0, -1)]
 
 
 def _moment(day: date) -> datetime:
@@ -384,6 +392,56 @@ def _quarter_label(texts: Texts, start: date) -> str:
     return texts.get("insight_quarter", quarter=(start.month - 1) // 3 + 1, year=start.year)
 
 
+async def requests_table(
+    session: AsyncSession, texts: Texts, area: Area, now: datetime, filters: Filters = Filters()
+) -> Table:
+    """Requests for contact with the steunpunt (the warm handover) per completed week: how many
+    distinct caregivers of each municipality of the area sent one, and of the whole area."""
+    areas = await _areas(session)
+    areas.setdefault(area_key(area.codes), area.codes)
+    living = await _consenting(session)
+    weeks = completed_weeks(now)
+    first, last = filters.first_month or "0000-00", filters.last_month or "9999-99"
+    chosen = [w for w in weeks if month_id(w) <= last and first <= month_id(w + timedelta(6))]
+    sent = await handover_stats.sent_requests(
+        session, _moment(weeks[0]), _moment(weeks[-1] + timedelta(weeks=1))
+    )
+    columns: list[tuple[str, dict[Key, int], set[Key]]] = []
+    for monday in chosen:
+        column = monday.isoformat()
+        seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for caregiver_id, sent_at in sent:
+            day = local_date(sent_at)
+            if caregiver_id in living and monday <= day < monday + timedelta(weeks=1):
+                seen[(living[caregiver_id], column)].add(caregiver_id)
+        counts = {key: len(ids) for key, ids in seen.items()}
+        values, relations = cube(counts, areas, [column], with_total=False)
+        columns.append((column, values, protect(values, relations)))
+    units: list[tuple[Key, str, str, bool]] = [
+        (code, code, name, False) for code, name in area.municipalities
+    ]
+    if filters.municipality in area.codes:
+        units = [u for u in units if u[0] == filters.municipality]
+    elif len(area.codes) > 1:
+        units.append((area_key(area.codes), ALL, texts.get("insight_total"), True))
+    rows = [
+        Row(row_id, label, tuple(published(v, h, (unit, c)) for c, v, h in columns), total)
+        for unit, row_id, label, total in units
+    ]
+    labels = tuple(
+        (c, texts.get("insight_week", week=date.fromisoformat(c).isocalendar()[1],
+                      date=texts.translator.format_date(date.fromisoformat(c), format="d MMM")))
+        for c, _, _ in columns
+    )  # fmt: skip
+    return Table(
+        "requests",
+        texts.get("insight_requests_title", area=area.name),
+        labels,
+        tuple(rows),
+        (texts.get("insight_requests_note"), texts.get("insight_k_note", k=K)),
+    )
+
+
 async def area_insight(
     session: AsyncSession, texts: Texts, area: Area, now: datetime, filters: Filters = Filters()
 ) -> list[Table]:
@@ -392,4 +450,5 @@ async def area_insight(
         await users_table(session, texts, area, now, filters),
         await bands_table(session, texts, area, now, filters),
         await respite_table(session, texts, area, now, filters),
+        await requests_table(session, texts, area, now, filters),
     ]

@@ -18,7 +18,7 @@ from bot.features.insight.tables import Cell, Table
 from bot.text.content import Texts
 
 COMMAND = "inzicht"
-TABLES = ("users", "bands", "respite")
+TABLES = ("users", "bands", "respite", "requests")
 # in:<table>:<membership id>:<municipality code, or "all">
 BUTTONS = ButtonCodec("in", {t: (int, str) for t in TABLES})
 CHAT_MONTHS = 3
@@ -64,6 +64,8 @@ async def show(ctx: Context, table_id: str, member_id: int, unit: str) -> Reply:
         table = await insight.users_table(ctx.session, texts, area, ctx.now, filters)
     elif table_id == "bands":
         table = await insight.bands_table(ctx.session, texts, area, ctx.now, filters)
+    elif table_id == "requests":
+        table = await insight.requests_table(ctx.session, texts, area, ctx.now, filters)
     else:
         last_quarter = insight.completed_quarters(ctx.now)[-1][0]
         filters = insight.Filters(filters.municipality, insight.month_id(last_quarter))
