@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app.registry import PersonalData, Registry
+from sqlalchemy import true
+
+from bot.app.registry import MenuEntry, PersonalData, Registry
+from bot.db.console import ConsoleSession
 from bot.db.models import Base, OpenStep
 from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
@@ -62,6 +65,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         registry.feature = name
         register()
     registry.feature = "core"
+    # The staff web console (bot/console, served by `serve`): a Web App button in the staff menu.
+    registry.staff_menu.append(MenuEntry("console", "console_menu", 5, web_app="/console/"))
     _core_personal_data(registry)
     registry.check()
     registry.check_personal_data(Base.metadata)
@@ -73,6 +78,15 @@ def _core_personal_data(registry: Registry) -> None:
     by itself (those of kinds asked for without consent stay when it is withdrawn)."""
     registry.add_personal_data(
         PersonalData(OpenStep, OpenStep.caregiver_id, label="kept_open_step"),
+        # Signed-in console sessions of staff; ended ones go with the sweep of transient rows.
+        PersonalData(
+            ConsoleSession,
+            ConsoleSession.caregiver_id,
+            label="kept_console_session",
+            kept_without_consent=True,
+            transient=true(),
+            transient_since=ConsoleSession.expires_at,
+        ),
         PersonalData(
             ScheduledMessage,
             ScheduledMessage.caregiver_id,
