@@ -12,6 +12,7 @@ from bot.db.console import ConsoleSession
 from bot.db.models import Base, OpenStep
 from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
+from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import families as evenings
 from bot.features.kitchentable import handlers as kitchentable
@@ -60,6 +61,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
+        # The features' pages of the staff web console (bot/console).
+        ("broadcast", lambda: broadcast_console.register(registry)),
     ]
     for name, register in features:
         registry.feature = name

@@ -10,26 +10,25 @@ checks again that the acting staff member still holds the scope of the row. Deli
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 from html import escape
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, Context
 from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
 from bot.app.router import close_step, open_step
-from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
+from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.db.session import rowcount
-from bot.db.staff import Location, LocationSubscription, StaffMember
+from bot.db.staff import Location, LocationSubscription
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.broadcast import delivery
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
-from bot.jobs.scheduled import in_quiet_hours
-from bot.text.dates import WhenError, at_local, local_date, parse_datetime
+from bot.text.dates import WhenError, parse_datetime
 from bot.transport.sender import Sender
 from bot.transport.terminal import plain
 
@@ -48,7 +47,6 @@ DRAFT_STEP_TTL = timedelta(hours=24)
 # Caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>, a notice source on or off.
 NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,)})
 LIST_LENGTH = 5
-MORNING = time(8, 0)
 
 # ---------------------------------------------------------------- scope checks
 
@@ -98,29 +96,10 @@ async def on_compose(ctx: Context, event: Event) -> Reply:
 
 
 async def new_draft(ctx: Context, scope: Scope) -> Broadcast:
-    member = await ctx.session.get(StaffMember, scope.member_id)
-    draft = Broadcast(
-        status="draft",
-        step="text",
-        steunpunt_key=scope.steunpunt_key,
-        location_id=scope.location_id,
-        source_name=await scope_name(ctx.session, scope.steunpunt_key, scope.location_id),
-        sender_member_id=scope.member_id,
-        sender_caregiver_id=ctx.caregiver.id,
-        sender_name=(member.display_name if member else "") or ctx.display_name,
-        text_html="",
-        text_length=0,
-        audience="location" if scope.location_id is not None else "all",
-        municipality_codes=[],
-        audience_label="",
-        recipients=0,
-        created_at=ctx.now,
-        report_chat_id=ctx.caregiver.chat_id,
-        extra={},
-    )
-    ctx.session.add(draft)
-    await ctx.session.flush()
-    return draft
+    return await delivery.new_draft(
+        ctx.session, scope, ctx.now, sender_caregiver_id=ctx.caregiver.id,
+        sender_name=ctx.display_name, report_chat_id=ctx.caregiver.chat_id,
+    )  # fmt: skip
 
 
 def stop_button(ctx: Context, draft: Broadcast) -> Button:
@@ -204,33 +183,7 @@ async def on_draft_input(ctx: Context, event: Event) -> Reply | None:
 async def municipality_counts(ctx: Context, draft: Broadcast) -> list[tuple[str, str, int]]:
     """(code, name, reachable caregivers) of every municipality the steunpunt serves."""
     assert draft.steunpunt_key is not None
-    result = await ctx.session.execute(
-        select(Municipality.code, Municipality.name)
-        .join(SteunpuntMunicipality, SteunpuntMunicipality.municipality_code == Municipality.code)
-        .join(Steunpunt, Steunpunt.id == SteunpuntMunicipality.steunpunt_id)
-        .where(Steunpunt.key == draft.steunpunt_key)
-        .order_by(Municipality.name)
-    )
-    served = result.all()
-    counted = dict(
-        (
-            await ctx.session.execute(
-                select(CaregiverSteunpunt.municipality_code, func.count())
-                .where(
-                    CaregiverSteunpunt.caregiver_id.in_(
-                        delivery.audience_query(
-                            steunpunt_key=draft.steunpunt_key,
-                            location_id=None,
-                            audience="municipalities",
-                            municipality_codes=[code for code, _ in served],
-                        )
-                    )
-                )
-                .group_by(CaregiverSteunpunt.municipality_code)
-            )
-        ).all()
-    )
-    return [(code, name, int(counted.get(code, 0))) for code, name in served]
+    return await delivery.municipality_counts(ctx.session, draft.steunpunt_key)
 
 
 async def audience_question(ctx: Context, draft: Broadcast) -> Reply:
@@ -270,17 +223,7 @@ async def municipality_question(ctx: Context, draft: Broadcast) -> OutMessage:
 
 
 async def audience_label(ctx: Context, draft: Broadcast) -> str:
-    texts = ctx.texts
-    if draft.location_id is not None:
-        return texts.get("notice_audience_label_location", source=draft.source_name)
-    if draft.audience == "municipalities":
-        names = [
-            name
-            for code, name, _ in await municipality_counts(ctx, draft)
-            if code in set(draft.municipality_codes or [])
-        ]
-        return texts.get("notice_audience_label_municipalities", names=", ".join(names))
-    return texts.get("notice_audience_label_all", source=draft.source_name)
+    return await delivery.audience_label(ctx.texts, ctx.session, draft)
 
 
 async def preview(ctx: Context, draft: Broadcast) -> Reply:
@@ -334,16 +277,15 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
         Button(texts.get("notice_send_now"), BUTTONS.pack("now", draft.id)), stop_button(ctx, draft)
     )
     try:
-        moment = parse_datetime(text, ctx.now, max_ahead=timedelta(days=366))
+        moment = parse_datetime(text, ctx.now, max_ahead=delivery.SCHEDULE_AHEAD)
     except WhenError as error:
         key = {"past": "notice_time_past", "too_far": "notice_time_too_far"}.get(
             error.reason, "notice_time_unclear"
         )
         return Reply().add(OutMessage(texts.get(key), retry, expects="datetime"))
-    if in_quiet_hours(moment):
+    if delivery.time_problem(moment, ctx.now) == "quiet":
         return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
-    draft.status, draft.step, draft.scheduled_for = "scheduled", "done", moment
-    draft.recipients = await delivery.count_audience(ctx.session, draft)
+    await delivery.schedule(ctx.session, draft, moment)
     when = texts.translator.format_datetime(moment)
     return Reply().add(
         staff_menu(ctx, texts.get("notice_scheduled", when=when, audience=draft.audience_label))
@@ -448,18 +390,12 @@ async def send_now(ctx: Context, draft: Broadcast) -> Reply:
     is night."""
     texts = ctx.texts
     pressed = texts.get("notice_send_now")
-    if in_quiet_hours(ctx.now):
-        local_day = local_date(ctx.now)
-        morning = at_local(local_day, MORNING)
-        moment = morning if morning > ctx.now else at_local(local_day + timedelta(days=1), MORNING)
-        draft.status, draft.step, draft.scheduled_for = "scheduled", "done", moment
-        when = texts.translator.format_datetime(moment)
+    count, held_until = await delivery.send_now(ctx.session, draft, ctx.now)
+    if held_until is not None:
+        when = texts.translator.format_datetime(held_until)
         return Reply(pressed_label=pressed).add(
             staff_menu(ctx, texts.get("notice_held_until_morning", when=when))
         )
-    draft.status, draft.step, draft.scheduled_for = "scheduled", "done", ctx.now
-    await ctx.session.flush()
-    count = await delivery.start(ctx.session, draft.id, ctx.now)
     return Reply(pressed_label=pressed).add(
         OutMessage(texts.get_n("notice_sending", count or 0, count=count or 0))
     )
