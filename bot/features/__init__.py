@@ -14,6 +14,7 @@ from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
 from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
+from bot.features.evenings import console as evenings_console
 from bot.features.evenings import families as evenings
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
@@ -63,6 +64,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
         # The features' pages of the staff web console (bot/console).
         ("broadcast", lambda: broadcast_console.register(registry)),
+        ("evenings", lambda: evenings_console.register(registry)),
     ]
     for name, register in features:
         registry.feature = name

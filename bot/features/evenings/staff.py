@@ -21,38 +21,31 @@ from bot.app.router import close_step, open_step
 from bot.db.staff import Location
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
+from bot.features.evenings import plan
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
+    DESCRIPTION_MAX,
     EVENING_FIELDS,
-    KIND_CANCELLED,
-    KIND_CHANGED,
+    GUESTS_MAX,
     KIND_INVITE,
-    KIND_PROMOTED,
-    KIND_REMINDER,
+    MAX_AHEAD,
+    PLACE_MAX,
     STAFF_BUTTONS,
+    TITLE_MAX,
     answers_of,
     count,
     details_lines,
-    drop_pending,
     notify,
     plan_reminders,
-    promote_waitlist,
-    replan_reminders,
     short_when,
     subscriber_ids,
     when_text,
 )
 from bot.text.dates import WhenError, parse_datetime
 
-TITLE_MAX = 120
-PLACE_MAX = 200
-DESCRIPTION_MAX = 1000
-GUESTS_MAX = 1000
 # A draft nobody touched for this long is forgotten: later typing is not taken as its answer.
 DRAFT_TTL = timedelta(hours=6)
-# How far ahead an evening may be planned: further is almost always a typing error.
-MAX_AHEAD = timedelta(days=2 * 366)
 # The open step while an evening is planned or edited.
 DRAFT_STEP = "evenings.draft"
 FIELDS = EVENING_FIELDS
@@ -368,20 +361,8 @@ async def apply_edit(ctx: Context, draft: EveningDraft, location: Location) -> R
     old = getattr(evening, field)
     if new == old:
         return Reply().add(await evening_card(ctx, evening, location))
-    setattr(evening, field, new)
-    evening.version += 1
-    evening.updated_at = ctx.now
-    answers = await answers_of(ctx.session, evening.id)
-    if field == "max_guests":
-        await promote_waitlist(ctx.session, evening, answers, ctx.now)
-    # Every change gets a new version: reminders are planned again (at the new date, if moved),
-    # and an earlier change notice not sent yet is replaced by this one (it shows all details).
-    await drop_pending(ctx.session, evening.id, (KIND_CHANGED,))
-    await replan_reminders(ctx.session, evening, location, ctx.now)
-    families = await subscriber_ids(ctx.session, location.id)
-    shown_old = old.isoformat() if isinstance(old, datetime) else old
-    notify(ctx.session, evening, families, KIND_CHANGED, ctx.now, changes={field: shown_old})
-    text = ctx.texts.get_n("evening_changed_sent", len(families), count=len(families))
+    families = await plan.change_evening(ctx.session, evening, location, {field: new}, ctx.now)
+    text = ctx.texts.get_n("evening_changed_sent", families, count=families)
     return Reply(pressed_label=ctx.texts.get("evening_button_apply")).add(
         OutMessage(text), await evening_card(ctx, evening, location)
     )
@@ -390,19 +371,9 @@ async def apply_edit(ctx: Context, draft: EveningDraft, location: Location) -> R
 async def cancel_evening(ctx: Context, evening: FamilyEvening, location: Location) -> Reply:
     if evening.status != "active" or evening.starts_at <= ctx.now:
         return Reply().add(OutMessage(ctx.texts.get("evening_staff_not_editable")))
-    evening.status = "cancelled"
-    evening.version += 1
-    evening.updated_at = ctx.now
-    await drop_pending(
-        ctx.session, evening.id, (KIND_INVITE, KIND_REMINDER, KIND_CHANGED, KIND_PROMOTED)
-    )
-    answers = await answers_of(ctx.session, evening.id)
-    families = set(await subscriber_ids(ctx.session, location.id))
-    families |= {r.caregiver_id for r in answers if r.answer != "no"}
-    families -= {r.caregiver_id for r in answers if r.answer == "no"}
-    notify(ctx.session, evening, sorted(families), KIND_CANCELLED, ctx.now)
-    text = ctx.texts.get_n("evening_cancel_done", len(families), title=evening.title,
-                          count=len(families))  # fmt: skip
+    families = await plan.cancel_evening(ctx.session, evening, location, ctx.now)
+    text = ctx.texts.get_n("evening_cancel_done", families, title=evening.title,
+                          count=families)  # fmt: skip
     return Reply(pressed_label=ctx.texts.get("evening_button_cancel_yes")).add(
         OutMessage(text), staff_menu(ctx, ctx.texts.get("evening_staff_more"))
     )
