@@ -369,3 +369,10 @@ def _apply_token(
     reply = Reply(toast=texts.get("stale_button_toast"))
     reply.add(OutMessage(texts.get("stale_button")), render_question(dialog, state, texts))
     return Outcome(state, reply)
+
+
+def check_typed(step: Step, typed: str, now: datetime | None = None) -> str:
+    """`typed` checked exactly as the typed step `step` checks it in a dialog (its bounds and
+    its `check`), as it would be stored; raises `FieldError` with the reason. For forms outside
+    the chat (the staff web console) that fill the same fields."""
+    return _valid(step, typed, now)

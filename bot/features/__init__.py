@@ -25,6 +25,7 @@ from bot.features.respite import handlers as respite
 from bot.features.situation import handlers as situation
 from bot.features.staff import handlers as staff
 from bot.features.steunpunt import card as steunpunt_card
+from bot.features.steunpunt import console as steunpunt_console
 from bot.features.steunpunt import handlers as steunpunt
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.content import Content, load_content
@@ -65,6 +66,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         # The features' pages of the staff web console (bot/console).
         ("broadcast", lambda: broadcast_console.register(registry)),
         ("evenings", lambda: evenings_console.register(registry)),
+        ("steunpunt", lambda: steunpunt_console.register(registry)),
     ]
     for name, register in features:
         registry.feature = name
