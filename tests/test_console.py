@@ -281,6 +281,9 @@ async def test_security_headers_on_every_page(core: BotCore, client: TestClient)
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+    for made_up in ("?m=no_such_key", "?m=menu_title", "?notice=stale_button_toast"):
+        page = await client.get("/console/" + made_up)  # only our own notices are shown
+        assert page.status == 200 and "Inloggen" in await page.text()
     signin = await client.get("/console/")
     assert signin.headers["Cache-Control"] == "no-store"
     assert "https://telegram.org/js/telegram-web-app.js" in await signin.text()

@@ -53,6 +53,8 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     f"frame-ancestors {FRAME_ANCESTORS}"
 )
+# What the sign-in page may be asked to say (`?m=`), after signing out or an ended session.
+SIGN_IN_MESSAGES = ("console_signed_out", "console_session_ended")
 SIGN_INS_OVERALL = 20  # times the per-address limit: all addresses together, per minute
 NOTICE_PREFIX = "console_notice_"
 
@@ -235,7 +237,9 @@ async def home(request: web.Request) -> web.StreamResponse:
     async with core.db.transaction() as session:
         row = await load_session(session, request.cookies.get(COOKIE, ""), now)
         if row is None:
-            return _sign_in_page(request, _plain_texts(request), request.query.get("m", ""))
+            said = request.query.get("m", "")
+            shown = said if said in SIGN_IN_MESSAGES else ""
+            return _sign_in_page(request, _plain_texts(request), shown)
         found = await _who(request, session, row)
         texts = core.texts_for(row.locale)
         if found is None:
@@ -394,6 +398,9 @@ def page_handler(page: ConsolePage) -> Callable[[web.Request], Awaitable[web.Str
         core = request.app[CORE_KEY]
         now = core.clock.now()
         texts = _plain_texts(request)
+        # The page's frame (navigation, form token), read before the handler runs: a 404
+        # rolls the transaction back and still shows where one can go.
+        frame: dict[str, Any] = {}
         try:
             async with core.db.transaction() as session:
                 if page.method == "POST":
@@ -414,6 +421,7 @@ def page_handler(page: ConsolePage) -> Callable[[web.Request], Awaitable[web.Str
                     await session.delete(row)
                     return _no_access(request, texts)
                 scopes, operator = who
+                frame = _frame(request, row, texts, nav_of(core, scopes, operator, texts, ""))
                 if not allowed(page.role, scopes, operator):
                     raise NotFound
                 caregiver = await session.get(Caregiver, row.caregiver_id)
@@ -427,8 +435,8 @@ def page_handler(page: ConsolePage) -> Callable[[web.Request], Awaitable[web.Str
                 answer = await page.handler(console_request)
                 return _respond(request, console_request, page, answer)
         except NotFound:
-            return render(request, texts, "error.html", "console_not_found_title",
-                          {"message_key": "console_not_found"}, 404)  # fmt: skip
+            values = frame | {"message_key": "console_not_found", "notice_key": ""}
+            return render(request, texts, "error.html", "console_not_found_title", values, 404)
 
     return handle
 
