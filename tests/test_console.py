@@ -567,3 +567,19 @@ async def test_the_staff_menu_opens_the_console_as_a_web_app_where_serve_has_an_
     (button,) = [b for b in staff.buttons if b.web_app]
     assert button.web_app == "https://bot.example.nl/console/"
     assert "webconsole" in button.label
+
+
+async def test_the_console_speaks_english_through_the_same_catalogs(
+    core: BotCore, client: TestClient
+) -> None:
+    await staff_user(core, 602, location_key=LINDE)
+    browser = await signed_in(client, core, 602)
+    location, _ = await browser.post(
+        "/console/language", {"locale": "en", "back": "/console/evenings"}
+    )
+    assert location == "/console/evenings"
+    page = await browser.get(location)
+    assert "Family evenings" in page and "No family evenings are planned." in page
+    assert '<html lang="en">' in page
+    away, _ = await browser.post("/console/language", {"locale": "nl", "back": "//evil.example"})
+    assert away == "/console/"  # only back to a page of the console
