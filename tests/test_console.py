@@ -583,3 +583,13 @@ async def test_the_console_speaks_english_through_the_same_catalogs(
     assert '<html lang="en">' in page
     away, _ = await browser.post("/console/language", {"locale": "nl", "back": "//evil.example"})
     assert away == "/console/"  # only back to a page of the console
+
+
+def test_telegram_html_keeps_the_formatting_and_drops_everything_else() -> None:
+    from bot.console.render import telegram_html
+
+    shown = telegram_html(
+        '<b>Vet</b> <i>schuin</i> <a href="javascript:alert(1)">link</a>'
+        "<script>alert(2)</script><img src=x onerror=alert(3)>\nregel &amp; <u>twee</u><b>open"
+    )
+    assert shown == ("<b>Vet</b> <i>schuin</i> link<br>\nregel &amp; <u>twee</u><b>open</b>")

@@ -13,6 +13,7 @@ from markupsafe import Markup
 # Telegram's formatting tags that keep their meaning on a page; everything else shows as text.
 KEPT_TAGS = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u", "s": "s", "code": "code",
              "pre": "pre", "blockquote": "blockquote"}  # fmt: skip
+HIDDEN_TAGS = ("script", "style")
 
 
 class _Sanitiser(HTMLParser):
@@ -20,14 +21,19 @@ class _Sanitiser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.open: list[str] = []
+        self.hidden = 0  # inside <script> or <style>: their content is not text either
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in HIDDEN_TAGS:
+            self.hidden += 1
         kept = KEPT_TAGS.get(tag)
         if kept:
             self.out.append(f"<{kept}>")
             self.open.append(kept)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in HIDDEN_TAGS:
+            self.hidden = max(0, self.hidden - 1)
         kept = KEPT_TAGS.get(tag)
         if kept and kept in self.open:
             while self.open:
@@ -37,6 +43,8 @@ class _Sanitiser(HTMLParser):
                     break
 
     def handle_data(self, data: str) -> None:
+        if self.hidden:
+            return
         self.out.append(escape(data, quote=False).replace("\n", "<br>\n"))
 
 
