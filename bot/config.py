@@ -49,6 +49,9 @@ class ConsoleSettings:
     session_minutes: int = 60  # a session ends this long after sign-in
     sign_ins_per_minute: int = 10  # per client address, per process
     operators: tuple[int, ...] = ()  # Telegram user ids with the operator role
+    # Behind the platform's proxy every request comes from the proxy: then the client's address
+    # for the rate limit is the last one the proxy added to X-Forwarded-For.
+    behind_proxy: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,13 @@ def load_settings(
                 f"got {raw_operators!r}"
             )
 
+    behind_proxy = False
+    if (raw_proxy := get("CONSOLE_BEHIND_PROXY")) is not None:
+        if raw_proxy.lower() in ("1", "true", "yes", "0", "false", "no"):
+            behind_proxy = raw_proxy.lower() in ("1", "true", "yes")
+        else:
+            problems.append(f"CONSOLE_BEHIND_PROXY: expected true or false, got {raw_proxy!r}")
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -255,5 +265,5 @@ def load_settings(
         retention=RetentionPolicy(**retention_values),
         shutdown_timeout=shutdown_timeout,
         bot_username=bot_username,
-        console=ConsoleSettings(**console_values, operators=operators),
+        console=ConsoleSettings(**console_values, operators=operators, behind_proxy=behind_proxy),
     )

@@ -593,3 +593,45 @@ def test_telegram_html_keeps_the_formatting_and_drops_everything_else() -> None:
         "<script>alert(2)</script><img src=x onerror=alert(3)>\nregel &amp; <u>twee</u><b>open"
     )
     assert shown == ("<b>Vet</b> <i>schuin</i> link<br>\nregel &amp; <u>twee</u><b>open</b>")
+
+
+async def test_behind_a_proxy_the_rate_limit_counts_the_address_the_proxy_saw(
+    core: BotCore,
+) -> None:
+    from bot.config import load_settings
+
+    settings = load_settings(
+        {"CONSOLE_BEHIND_PROXY": "true", "CONSOLE_SIGNINS_PER_MINUTE": "2",
+         "CONSOLE_OPERATORS": "1, 2"}, require_token=False, dotenv=None,
+    ).console  # fmt: skip
+    assert settings.behind_proxy and settings.sign_ins_per_minute == 2
+    assert settings.operators == (1, 2)
+    app = web.Application()
+    mount(app, core, settings, TOKEN)
+    async with TestClient(TestServer(app)) as test_client:
+
+        async def attempt(forwarded: str) -> int:
+            response = await test_client.post(
+                "/console/signin", data={"init_data": "x"},
+                headers={"X-Forwarded-For": forwarded},
+            )  # fmt: skip
+            return response.status
+
+        assert [await attempt("9.9.9.9, 10.0.0.1") for _ in range(3)] == [403, 403, 429]
+        # Another caregiver behind the same proxy is not held up; a spoofed first entry counts
+        # for nothing.
+        assert await attempt("1.2.3.4, 10.0.0.2") == 403
+        assert await attempt("10.0.0.1") == 429
+
+
+def test_console_settings_are_checked() -> None:
+    from bot.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            {"CONSOLE_OPERATORS": "12,abc", "CONSOLE_SESSION_MINUTES": "1",
+             "CONSOLE_BEHIND_PROXY": "maybe"}, require_token=False, dotenv=None,
+        )  # fmt: skip
+    problems = "\n".join(refused.value.problems)
+    assert "CONSOLE_OPERATORS" in problems and "CONSOLE_SESSION_MINUTES" in problems
+    assert "CONSOLE_BEHIND_PROXY" in problems

@@ -89,6 +89,17 @@ class SignInLimit:
         return True
 
 
+def client_address(request: web.Request, settings: ConsoleSettings) -> str:
+    """Who is signing in, for the rate limit: the connection's address, or behind the
+    platform's proxy the address it saw (the last entry of X-Forwarded-For: the proxy appends
+    it; entries before it are whatever the client sent)."""
+    if settings.behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.remote or "?"
+
+
 def session_id(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -289,7 +300,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS_KEY]
     now = core.clock.now()
     texts = _plain_texts(request)
-    if not request.app[LIMIT_KEY].allow(request.remote or "?", now):
+    if not request.app[LIMIT_KEY].allow(client_address(request, settings), now):
         log.warning("console sign-in refused: too many attempts")
         return _sign_in_page(request, texts, "console_signin_too_many", 429)
     form = await request.post()
