@@ -5,6 +5,7 @@ notices, family evenings and the steunpunt card working on the same rows as the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import AsyncIterator
@@ -258,7 +259,7 @@ async def test_pages_without_a_session_go_to_sign_in_and_an_ended_session_is_out
     await browser.get("/console/notices")
     core.clock.advance(timedelta(minutes=61))  # type: ignore[attr-defined]
     await browser.get("/console/notices", status=303)
-    await browser.post("/console/notices/new", {"text": "x"}, status=401)
+    await browser.post("/console/notices/preview", {"text": "x"}, status=401)
 
 
 async def test_signing_out_ends_the_session(core: BotCore, client: TestClient) -> None:
@@ -294,11 +295,11 @@ async def test_a_form_without_its_token_changes_nothing(core: BotCore, client: T
     await staff_user(core, 601, steunpunt_key=VUGHT_BOXTEL)
     browser = await signed_in(client, core, 601)
     await browser.get("/console/notices/new")
-    _, page = await browser.post("/console/notices/new", {"text": "Hallo"}, status=403,
+    _, page = await browser.post("/console/notices/preview", {"text": "Hallo"}, status=403,
                                  csrf=False)  # fmt: skip
     assert "Er is niets veranderd" in page
     browser.csrf = "forged"
-    await browser.post("/console/notices/new", {"text": "Hallo"}, status=403)
+    await browser.post("/console/notices/send", {"text": "Hallo", "when": "now"}, status=403)
     async with core.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
@@ -355,6 +356,15 @@ async def test_the_operator_sees_steunpunten_without_staff_and_card_changes(
 # ---------------------------------------------------------------- notices
 
 
+def hidden_fields(page: str) -> dict[str, str | list[str]]:
+    """The hidden fields of the page's form, as the browser sends them back."""
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page):
+        if name != "csrf":
+            fields.setdefault(name, []).append(html.unescape(value))
+    return {k: v if len(v) > 1 or k == "municipality" else v[0] for k, v in fields.items()}
+
+
 async def test_a_notice_composed_on_the_page_is_the_chats_notice_and_is_delivered(
     core: BotCore, client: TestClient
 ) -> None:
@@ -364,22 +374,30 @@ async def test_a_notice_composed_on_the_page_is_the_chats_notice_and_is_delivere
     browser = await signed_in(client, core, 601)
     form = await browser.get("/console/notices/new")
     assert 'for="text"' in form and "Vught (2)" in form and "Boxtel (1)" in form
-    preview = await browser.follow(
-        "/console/notices/new",
-        {"text": "Cursus <omgaan met stress> op 1 december.", "audience": "municipalities",
-         "municipality": [VUGHT]},
-    )  # fmt: skip
+    typed = "Cursus <omgaan met stress> op 1 december."
+    _, preview = await browser.post(
+        "/console/notices/preview",
+        {"text": typed, "audience": "municipalities", "municipality": [VUGHT]},
+        status=200,
+    )
     assert "Cursus &lt;omgaan met stress&gt; op 1 december." in preview  # escaped, as typed
     assert "Een bericht voor je." in preview  # the neutral lock-screen lines caregivers get
     assert "<b>2</b> mantelzorgers" in preview
-    page = await browser.follow(re.search(r'action="(/console/notices/\d+/send)"', preview)[1],
-                                {"when": "now"})  # fmt: skip
+    async with core.db.transaction() as session:  # nothing is stored before "Versturen"
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+    _, again = await browser.post("/console/notices/new", hidden_fields(preview), status=200)
+    assert "Cursus &lt;omgaan met stress&gt;" in again  # "Tekst aanpassen": the form, filled
+    assert f'id="m-{VUGHT}" name="municipality" value="{VUGHT}" checked' in again
+    send = hidden_fields(preview) | {"when": "now"}
+    page = await browser.follow("/console/notices/send", send)
     assert "wordt nu verstuurd" in page
+    await browser.post("/console/notices/send", send)  # pressed twice: still one notice
     async with core.db.transaction() as session:
         notice = (await session.scalars(select(Broadcast))).one()
         deliveries = await session.scalar(select(func.count()).select_from(BroadcastDelivery))
     assert (notice.status, notice.recipients, deliveries) == ("sending", 2, 2)
     assert notice.sender_name == "Sanne" and notice.audience_label == "Mantelzorgers in Vught"
+    assert notice.text_length == len(typed)
     await chat.says("/berichten")
     assert "Cursus <omgaan met stress>" in chat.last_text  # the chat lists the same row
     listed = await browser.get("/console/notices")
@@ -392,20 +410,51 @@ async def test_a_notice_composed_on_the_page_is_the_chats_notice_and_is_delivere
     assert "2 van 2" in await browser.get("/console/notices")
 
 
+async def test_a_notice_that_does_not_fit_or_reaches_nobody_is_not_sent(
+    core: BotCore, client: TestClient
+) -> None:
+    await staff_user(core, 601, steunpunt_key=VUGHT_BOXTEL)
+    browser = await signed_in(client, core, 601)
+    await browser.get("/console/notices/new")
+    _, long = await browser.post("/console/notices/preview", {"text": "x" * 5000}, status=422)
+    assert "Dat is te lang" in long or "te lang" in long
+    _, none = await browser.post(
+        "/console/notices/preview", {"text": "Hoi", "audience": "municipalities"}, status=422
+    )
+    assert "Kies eerst minstens één gemeente" in none
+    _, preview = await browser.post("/console/notices/preview", {"text": "Hoi"}, status=200)
+    assert "niemand die dit bericht kan krijgen" in preview  # nobody linked to the steunpunt
+    _, refused = await browser.post(
+        "/console/notices/send", hidden_fields(preview) | {"when": "now"}, status=422
+    )
+    assert "niemand" in refused
+    async with core.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
 async def test_a_notice_planned_for_later_can_be_cancelled_and_the_night_is_refused(
     core: BotCore, client: TestClient
 ) -> None:
     await caregiver(core, 7001, municipality=VUGHT)
     await staff_user(core, 601, steunpunt_key=VUGHT_BOXTEL)
     browser = await signed_in(client, core, 601)
-    preview = await browser.follow("/console/notices/new", {"text": "Koffieochtend"})
-    send = re.search(r'action="(/console/notices/\d+/send)"', preview)[1]
-    _, night = await browser.post(send, {"when": "later", "later": "2026-11-25T23:30"},
-                                  status=422)  # fmt: skip
-    assert "Tussen 22:00 en 08:00" in night
-    _, past = await browser.post(send, {"when": "later", "later": "2026-11-01T10:00"}, status=422)
+    await browser.get("/console/notices/new")
+    _, preview = await browser.post("/console/notices/preview", {"text": "Koffieochtend"},
+                                    status=200)  # fmt: skip
+    fields = hidden_fields(preview)
+    _, night = await browser.post(
+        "/console/notices/send", fields | {"when": "later", "later": "2026-11-25T23:30"},
+        status=422,
+    )  # fmt: skip
+    assert "Tussen 22:00 en 08:00" in night and 'value="2026-11-25T23:30"' in night
+    _, past = await browser.post(
+        "/console/notices/send", fields | {"when": "later", "later": "2026-11-01T10:00"},
+        status=422,
+    )  # fmt: skip
     assert "al voorbij" in past
-    page = await browser.follow(send, {"when": "later", "later": "2026-11-25T10:00"})
+    page = await browser.follow(
+        "/console/notices/send", fields | {"when": "later", "later": "2026-11-25T10:00"}
+    )
     assert "gepland" in page and "woensdag 25 november 2026 om 10:00" in page
     cancel = re.search(r'action="(/console/notices/\d+/cancel)"', page)[1]
     assert "gestopt" in await browser.follow(cancel)
@@ -420,21 +469,28 @@ async def test_another_steunpunts_notice_answers_404_and_stays_as_it_is(
     await staff_user(core, 601, steunpunt_key=VUGHT_BOXTEL)
     await staff_user(core, 602, steunpunt_key=DEN_BOSCH)
     mine = await signed_in(client, core, 601)
-    preview = await mine.follow("/console/notices/new", {"text": "Alleen voor Vught"})
-    notice_id = int(re.search(r"/console/notices/(\d+)/send", preview)[1])
-    await mine.follow(f"/console/notices/{notice_id}/send",
-                      {"when": "later", "later": "2026-11-25T10:00"})  # fmt: skip
+    _, preview = await mine.post("/console/notices/preview", {"text": "Alleen voor Vught"},
+                                 status=200)  # fmt: skip
+    location = await mine.follow(
+        "/console/notices/send",
+        hidden_fields(preview) | {"when": "later", "later": "2026-11-25T10:00"},
+    )
+    notice_id = int(re.search(r"/console/notices/(\d+)/cancel", location)[1])
+    member_601 = hidden_fields(preview)["scope"]
     other = await signed_in(client, core, 602)
-    for path in (f"/console/notices/{notice_id}", f"/console/notices/{notice_id}/preview",
-                 f"/console/notices/new?draft={notice_id}"):  # fmt: skip
-        page = await other.get(path, status=404)
-        assert "Alleen voor Vught" not in page
+    page = await other.get(f"/console/notices/{notice_id}", status=404)
+    assert "Alleen voor Vught" not in page
     await other.get("/console/notices/new")
     await other.post(f"/console/notices/{notice_id}/cancel", status=404)
-    await other.post(f"/console/notices/{notice_id}/send", {"when": "now"}, status=404)
     await other.get("/console/notices/987654", status=404)
+    # Another's membership in the form: not theirs, so nothing is sent on its behalf.
+    await other.post("/console/notices/send",
+                     {"scope": member_601, "text": "Namens Vught", "when": "now"},
+                     status=404)  # fmt: skip
+    await other.get(f"/console/notices/new?scope={member_601}", status=404)
     async with core.db.transaction() as session:
-        assert (await session.scalars(select(Broadcast.status))).one() == "scheduled"
+        statuses = list(await session.scalars(select(Broadcast.steunpunt_key)))
+    assert statuses == [VUGHT_BOXTEL]
 
 
 # ---------------------------------------------------------------- family evenings

@@ -22,7 +22,7 @@ from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
 from bot.app.router import close_step, open_step
 from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.db.session import rowcount
-from bot.db.staff import Location, LocationSubscription
+from bot.db.staff import Location, LocationSubscription, StaffMember
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
@@ -96,10 +96,29 @@ async def on_compose(ctx: Context, event: Event) -> Reply:
 
 
 async def new_draft(ctx: Context, scope: Scope) -> Broadcast:
-    return await delivery.new_draft(
-        ctx.session, scope, ctx.now, sender_caregiver_id=ctx.caregiver.id,
-        sender_name=ctx.display_name, report_chat_id=ctx.caregiver.chat_id,
-    )  # fmt: skip
+    member = await ctx.session.get(StaffMember, scope.member_id)
+    draft = Broadcast(
+        status="draft",
+        step="text",
+        steunpunt_key=scope.steunpunt_key,
+        location_id=scope.location_id,
+        source_name=await scope_name(ctx.session, scope.steunpunt_key, scope.location_id),
+        sender_member_id=scope.member_id,
+        sender_caregiver_id=ctx.caregiver.id,
+        sender_name=(member.display_name if member else "") or ctx.display_name,
+        text_html="",
+        text_length=0,
+        audience="location" if scope.location_id is not None else "all",
+        municipality_codes=[],
+        audience_label="",
+        recipients=0,
+        created_at=ctx.now,
+        report_chat_id=ctx.caregiver.chat_id,
+        extra={},
+    )
+    ctx.session.add(draft)
+    await ctx.session.flush()
+    return draft
 
 
 def stop_button(ctx: Context, draft: Broadcast) -> Button:
@@ -285,6 +304,7 @@ async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
         return Reply().add(OutMessage(texts.get(key), retry, expects="datetime"))
     if delivery.time_problem(moment, ctx.now) == "quiet":
         return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
+    draft.step = "done"
     await delivery.schedule(ctx.session, draft, moment)
     when = texts.translator.format_datetime(moment)
     return Reply().add(
@@ -390,6 +410,7 @@ async def send_now(ctx: Context, draft: Broadcast) -> Reply:
     is night."""
     texts = ctx.texts
     pressed = texts.get("notice_send_now")
+    draft.step = "done"
     count, held_until = await delivery.send_now(ctx.session, draft, ctx.now)
     if held_until is not None:
         when = texts.translator.format_datetime(held_until)

@@ -6,7 +6,9 @@ cancelling. The rows and rules are those of the chat's `/bericht`: a notice comp
 
 from __future__ import annotations
 
-from html import escape, unescape
+import secrets
+from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from markupsafe import Markup
@@ -33,20 +35,13 @@ def _scopes_filter(req: ConsoleRequest) -> ColumnElement[bool]:
     )
 
 
-async def _notice(
-    req: ConsoleRequest, notice_id: int | None = None, *, draft: bool = False
-) -> Broadcast:
-    """The notice of the path (or `notice_id`), when it is of one of the user's scopes (a
-    draft: their own); else `NotFound`, whether it exists or not."""
-    wanted = req.number() if notice_id is None else notice_id
-    broadcast = await req.session.get(Broadcast, wanted, with_for_update=True)
-    if broadcast is None:
+async def _notice(req: ConsoleRequest) -> Broadcast:
+    """The notice of the path, when it is of one of the user's scopes; else `NotFound`,
+    whether it exists or not."""
+    broadcast = await req.session.get(Broadcast, req.number(), with_for_update=True)
+    if broadcast is None or broadcast.status == "draft":
         raise NotFound
     req.scope_of(broadcast.steunpunt_key, broadcast.location_id)
-    if draft != (broadcast.status == "draft"):
-        raise NotFound
-    if draft and broadcast.sender_caregiver_id != req.caregiver.id:
-        raise NotFound
     return broadcast
 
 
@@ -128,47 +123,82 @@ async def cancel(req: ConsoleRequest) -> Redirect:
 # ---------------------------------------------------------------- composing
 
 
-async def _scope_choice(req: ConsoleRequest) -> Scope | None:
-    raw = req.query.get("scope") or req.form.get("scope", "")
-    if len(req.scopes) == 1:
-        return req.scopes[0]
-    return next((s for s in req.scopes if str(s.member_id) == raw), None)
+@dataclass
+class Composed:
+    """What the compose form says (also carried by the preview's hidden fields): nothing is
+    stored until "Versturen"; then it becomes a notice row like one from the chat."""
+
+    scope: Scope
+    source: str
+    text: str
+    audience: str
+    codes: list[str]
+    errors: list[str]
+
+    def notice(self) -> Broadcast:
+        """The notice as it would be sent (unsaved: for the preview and the count)."""
+        return Broadcast(
+            steunpunt_key=self.scope.steunpunt_key,
+            location_id=self.scope.location_id,
+            source_name=self.source,
+            text_html=escape(self.text, quote=False),  # typed text, shown as typed
+            audience=self.audience,
+            municipality_codes=self.codes,
+        )
 
 
-async def _form_values(
-    req: ConsoleRequest, scope: Scope, draft: Broadcast | None, text: str, error: str = ""
-) -> dict[str, object]:
-    municipalities = []
-    chosen = set(draft.municipality_codes or []) if draft is not None else set()
-    if scope.steunpunt_key is not None:
-        for code, name, count in await delivery.municipality_counts(
-            req.session, scope.steunpunt_key
-        ):
-            municipalities.append(
-                {"code": code, "name": name, "count": count, "checked": code in chosen}
-            )
+def _scope_choice(req: ConsoleRequest) -> Scope | None:
+    """The membership the notice is written under: the one named by the form, if it is one of
+    the user's (else `NotFound`), or the only one."""
+    raw = req.form.get("scope") or req.query.get("scope", "")
+    if raw:
+        chosen = next((s for s in req.scopes if str(s.member_id) == raw), None)
+        if chosen is None:
+            raise NotFound
+        return chosen
+    return req.scopes[0] if len(req.scopes) == 1 else None
+
+
+async def _read(req: ConsoleRequest, scope: Scope) -> Composed:
+    """The form, checked with the chat composer's rules (its length limit, one municipality)."""
+    texts = req.texts
     source = await scope_name(req.session, scope.steunpunt_key, scope.location_id)
-    return {
-        "scope": scope,
-        "source": source,
-        "draft": draft,
-        "text": text,
-        "error": error,
-        "limit": delivery.text_limit(req.core, source, False),
+    text = req.form.get("text", "").replace("\r\n", "\n").strip()
+    limit = delivery.text_limit(req.core, source, False)
+    errors = []
+    if not text:
+        errors.append(texts.get("console_compose_empty"))
+    elif len(text) > limit:
+        errors.append(texts.get("notice_too_long", length=len(text), limit=limit))
+    audience, codes = ("location" if scope.location_id is not None else "all"), []
+    if scope.steunpunt_key is not None and req.form.get("audience") == "municipalities":
+        counted = await delivery.municipality_counts(req.session, scope.steunpunt_key)
+        served = {code for code, _, _ in counted}
+        audience = "municipalities"
+        codes = [c for c in req.form_lists.get("municipality", []) if c in served]
+        if not codes:
+            errors.append(texts.get("notice_choose_one_municipality"))
+    return Composed(scope, source, text, audience, codes, errors)
+
+
+async def _form_page(req: ConsoleRequest, composed: Composed, status: int = 200) -> Page:
+    municipalities = []
+    if composed.scope.steunpunt_key is not None:
+        counted = await delivery.municipality_counts(req.session, composed.scope.steunpunt_key)
+        municipalities = [
+            {"code": code, "name": name, "count": count, "checked": code in composed.codes}
+            for code, name, count in counted
+        ]
+    values = {
+        "composed": composed,
+        "limit": delivery.text_limit(req.core, composed.source, False),
         "municipalities": municipalities,
-        "audience": draft.audience if draft is not None else "all",
     }
+    return Page("compose.html", "console_compose_title", values, status=status)
 
 
 async def compose_page(req: ConsoleRequest) -> Page:
-    draft = None
-    if req.query.get("draft", "").isdigit():
-        draft = await _notice(req, int(req.query["draft"][:12]), draft=True)
-    scope = (
-        req.scope_of(draft.steunpunt_key, draft.location_id)
-        if draft is not None
-        else await _scope_choice(req)
-    )
+    scope = _scope_choice(req)
     if scope is None:
         choices = [
             {"id": s.member_id, "name": await scope_name(req.session, s.steunpunt_key,
@@ -176,99 +206,91 @@ async def compose_page(req: ConsoleRequest) -> Page:
             for s in req.scopes
         ]  # fmt: skip
         return Page("notice_scope.html", "console_compose_title", {"choices": choices})
-    text = _typed_text(draft) if draft is not None else ""
-    return Page(
-        "compose.html", "console_compose_title", await _form_values(req, scope, draft, text)
-    )
+    source = await scope_name(req.session, scope.steunpunt_key, scope.location_id)
+    empty = Composed(scope, source, "", "all", [], [])
+    return await _form_page(req, empty)
 
 
-def _typed_text(draft: Broadcast) -> str:
-    """The draft's text as typed on the page (stored escaped, as the chat stores typed text)."""
-    return unescape(draft.text_html)
-
-
-async def compose(req: ConsoleRequest) -> Page | Redirect:
-    """The form: store the draft (the same row the chat composer makes) and show the preview."""
-    draft = None
-    if req.form.get("draft", "").isdigit():
-        draft = await _notice(req, int(req.form["draft"][:12]), draft=True)
-    scope = (
-        req.scope_of(draft.steunpunt_key, draft.location_id)
-        if draft is not None
-        else await _scope_choice(req)
-    )
+async def edit(req: ConsoleRequest) -> Page:
+    """ "Aanpassen" on the preview: the form again, as it was filled in."""
+    scope = _scope_choice(req)
     if scope is None:
         raise NotFound
-    text = req.form.get("text", "").replace("\r\n", "\n").strip()
-    source = await scope_name(req.session, scope.steunpunt_key, scope.location_id)
-    limit = delivery.text_limit(req.core, source, False)
-    texts = req.texts
-    problem = ""
-    if not text:
-        problem = texts.get("console_compose_empty")
-    elif len(text) > limit:
-        problem = texts.get("notice_too_long", length=len(text), limit=limit)
-    codes: list[str] = []
-    audience = "location" if scope.location_id is not None else "all"
-    if scope.steunpunt_key is not None and req.form.get("audience") == "municipalities":
-        served = {
-            c for c, _, _ in await delivery.municipality_counts(req.session, scope.steunpunt_key)
-        }
-        codes = [c for c in req.form_lists.get("municipality", []) if c in served]
-        audience = "municipalities"
-        if not codes and not problem:
-            problem = texts.get("notice_choose_one_municipality")
-    if problem:
-        values = await _form_values(req, scope, draft, text, problem)
-        values["audience"] = audience
-        return Page("compose.html", "console_compose_title", values, status=422)
-    if draft is None:
-        draft = await delivery.new_draft(
-            req.session, scope, req.now, sender_caregiver_id=req.caregiver.id,
-            sender_name=req.display_name, report_chat_id=req.caregiver.chat_id,
-        )  # fmt: skip
-    draft.text_html, draft.text_length = escape(text, quote=False), len(text)
-    draft.media_kind = draft.media_file_id = None
-    draft.audience, draft.municipality_codes = audience, codes
-    draft.step = "confirm"
-    return Redirect(f"notices/{draft.id}/preview")
+    composed = await _read(req, scope)
+    composed.errors = []
+    return await _form_page(req, composed)
 
 
-async def preview_page(req: ConsoleRequest, error: str = "", status: int = 200) -> Page:
-    draft = await _notice(req, draft=True)
-    draft.audience_label = plain(await delivery.audience_label(req.texts, req.session, draft))[:400]
-    count = await delivery.count_audience(req.session, draft)
+async def _preview(req: ConsoleRequest, composed: Composed, error: str = "") -> Page:
+    notice = composed.notice()
+    count = await delivery.count_audience(req.session, notice)
+    label = plain(await delivery.audience_label(req.texts, req.session, notice))
     values = {
-        "draft": draft,
+        "composed": composed,
         "count": count,
-        "message": delivery.notice_message(req.texts, draft).text,
+        "audience_label": label,
+        "message": delivery.notice_message(req.texts, notice).text,
         "error": error,
         "later": req.form.get("later", ""),
+        "send_when": req.form.get("when", "now"),
+        # One "Versturen" makes one notice, however often it is pressed.
+        "once": req.form.get("once") or secrets.token_urlsafe(16),
     }
-    return Page("preview.html", "console_preview_title", values, status=status)
+    return Page("preview.html", "console_preview_title", values, status=422 if error else 200)
+
+
+async def preview(req: ConsoleRequest) -> Page:
+    scope = _scope_choice(req)
+    if scope is None:
+        raise NotFound
+    composed = await _read(req, scope)
+    if composed.errors:
+        return await _form_page(req, composed, 422)
+    return await _preview(req, composed)
 
 
 async def send(req: ConsoleRequest) -> Page | Redirect:
-    draft = await _notice(req, draft=True)
-    draft.audience_label = (await delivery.audience_label(req.texts, req.session, draft))[:400]
-    if await delivery.count_audience(req.session, draft) == 0:
-        return await preview_page(req, req.texts.get("notice_nobody"), 422)
+    """ "Versturen": the notice row is made now (as the chat composer makes it) and starts, or
+    waits for the chosen moment."""
+    scope = _scope_choice(req)
+    if scope is None:
+        raise NotFound
+    composed = await _read(req, scope)
+    if composed.errors:
+        return await _form_page(req, composed, 422)
+    once = req.form.get("once", "")[:40]
+    if once:
+        sent = await req.session.scalar(
+            select(Broadcast.id).where(
+                Broadcast.sender_caregiver_id == req.caregiver.id,
+                Broadcast.extra["console_once"].as_string() == once,
+            )
+        )
+        if sent is not None:
+            return Redirect(f"notices/{sent}")
+    texts = req.texts
+    unsaved = composed.notice()
+    if await delivery.count_audience(req.session, unsaved) == 0:
+        return await _preview(req, composed, texts.get("notice_nobody"))
+    moment = None
     if req.form.get("when") == "later":
         moment = parse_form_datetime(req.form.get("later", ""))
         problem = "unclear" if moment is None else delivery.time_problem(moment, req.now)
-        if problem is not None or moment is None:
-            return await preview_page(req, req.texts.get(f"notice_time_{problem}"), 422)
-        await delivery.schedule(req.session, draft, moment)
-        return Redirect(f"notices/{draft.id}", "console_notice_scheduled")
-    _, held_until = await delivery.send_now(req.session, draft, req.now)
-    notice = "console_notice_held" if held_until is not None else "console_notice_sending"
-    return Redirect(f"notices/{draft.id}", notice)
-
-
-async def discard(req: ConsoleRequest) -> Redirect:
-    draft = await _notice(req, draft=True)
-    await req.session.delete(draft)
-    return Redirect("notices", "console_notice_discarded")
+        if problem is not None:
+            return await _preview(req, composed, texts.get(f"notice_time_{problem}"))
+    label = plain(await delivery.audience_label(texts, req.session, unsaved))
+    notice = await delivery.new_notice(
+        req.session, scope, req.now, text_html=unsaved.text_html, text_length=len(composed.text),
+        audience=composed.audience, municipality_codes=composed.codes, audience_label=label,
+        sender_caregiver_id=req.caregiver.id, sender_name=req.display_name,
+        report_chat_id=req.caregiver.chat_id, extra={"console_once": once} if once else {},
+    )  # fmt: skip
+    if moment is not None:
+        await delivery.schedule(req.session, notice, moment)
+        return Redirect(f"notices/{notice.id}", "console_notice_scheduled")
+    _, held_until = await delivery.send_now(req.session, notice, req.now)
+    key = "console_notice_held" if held_until is not None else "console_notice_sending"
+    return Redirect(f"notices/{notice.id}", key)
 
 
 def register(registry: Registry) -> None:
@@ -276,10 +298,9 @@ def register(registry: Registry) -> None:
     registry.add_console_page(
         ConsolePage("notices", list_page, nav_key="console_nav_notices", order=10),
         ConsolePage("notices/new", compose_page),
-        ConsolePage("notices/new", compose, method="POST"),
+        ConsolePage("notices/new", edit, method="POST"),
+        ConsolePage("notices/preview", preview, method="POST"),
+        ConsolePage("notices/send", send, method="POST"),
         ConsolePage(r"notices/{id:\d+}", detail_page),
         ConsolePage(r"notices/{id:\d+}/cancel", cancel, method="POST"),
-        ConsolePage(r"notices/{id:\d+}/preview", preview_page),
-        ConsolePage(r"notices/{id:\d+}/send", send, method="POST"),
-        ConsolePage(r"notices/{id:\d+}/discard", discard, method="POST"),
     )

@@ -200,39 +200,46 @@ async def audience_label(texts: Texts, session: AsyncSession, broadcast: Broadca
     return texts.get("notice_audience_label_all", source=broadcast.source_name)
 
 
-async def new_draft(
+async def new_notice(
     session: AsyncSession,
     scope: Scope,
     now: datetime,
     *,
+    text_html: str,
+    text_length: int,
+    audience: str,
+    municipality_codes: list[str],
+    audience_label: str,
     sender_caregiver_id: int,
     sender_name: str,
     report_chat_id: int | None,
+    extra: dict[str, Any] | None = None,
 ) -> Broadcast:
-    """A notice being composed by the staff member of `scope` (in the chat or on the console)."""
+    """A composed notice of the staff member of `scope` as its row, to be started (`send_now`)
+    or planned (`schedule`) in the same transaction. The sender's name is the membership's
+    display name when it has one."""
     member = await session.get(StaffMember, scope.member_id)
-    draft = Broadcast(
-        status="draft",
-        step="text",
+    notice = Broadcast(
+        status="scheduled",
         steunpunt_key=scope.steunpunt_key,
         location_id=scope.location_id,
         source_name=await scope_name(session, scope.steunpunt_key, scope.location_id),
         sender_member_id=scope.member_id,
         sender_caregiver_id=sender_caregiver_id,
         sender_name=(member.display_name if member else "") or sender_name,
-        text_html="",
-        text_length=0,
-        audience="location" if scope.location_id is not None else "all",
-        municipality_codes=[],
-        audience_label="",
+        text_html=text_html,
+        text_length=text_length,
+        audience=audience,
+        municipality_codes=municipality_codes,
+        audience_label=audience_label[:400],
         recipients=0,
         created_at=now,
         report_chat_id=report_chat_id,
-        extra={},
+        extra=extra or {},
     )
-    session.add(draft)
+    session.add(notice)
     await session.flush()
-    return draft
+    return notice
 
 
 def time_problem(moment: datetime, now: datetime) -> str | None:
@@ -249,7 +256,7 @@ def time_problem(moment: datetime, now: datetime) -> str | None:
 
 async def schedule(session: AsyncSession, broadcast: Broadcast, moment: datetime) -> None:
     """The composed notice waits for `moment` (checked with `time_problem` first)."""
-    broadcast.status, broadcast.step, broadcast.scheduled_for = "scheduled", "done", moment
+    broadcast.status, broadcast.scheduled_for = "scheduled", moment
     broadcast.recipients = await count_audience(session, broadcast)
 
 
@@ -262,9 +269,9 @@ async def send_now(
         local_day = local_date(now)
         morning = at_local(local_day, MORNING)
         moment = morning if morning > now else at_local(local_day + timedelta(days=1), MORNING)
-        broadcast.status, broadcast.step, broadcast.scheduled_for = "scheduled", "done", moment
+        broadcast.status, broadcast.scheduled_for = "scheduled", moment
         return None, moment
-    broadcast.status, broadcast.step, broadcast.scheduled_for = "scheduled", "done", now
+    broadcast.status, broadcast.scheduled_for = "scheduled", now
     await session.flush()
     return await start(session, broadcast.id, now) or 0, None
 
