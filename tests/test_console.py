@@ -32,6 +32,7 @@ from bot.features.staff.handlers import revoke
 from bot.features.steunpunt.directory import import_example_if_empty
 from bot.features.steunpunt.models import SteunpuntChange
 from bot.jobs.scheduled import ScheduledMessage
+from bot.logs import configure_logging
 from tests.conversation import CoreUser, staff_user
 from tests.test_broadcast import (
     BOXTEL,
@@ -691,3 +692,24 @@ def test_console_settings_are_checked() -> None:
     problems = "\n".join(refused.value.problems)
     assert "CONSOLE_OPERATORS" in problems and "CONSOLE_SESSION_MINUTES" in problems
     assert "CONSOLE_BEHIND_PROXY" in problems
+
+
+async def test_the_console_logs_no_content_of_pages_or_forms(
+    core: BotCore, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_logging("DEBUG")  # as `serve` with LOG_LEVEL=DEBUG: libraries stay quiet
+    caplog.set_level("DEBUG")
+    await caregiver(core, 7001, municipality=VUGHT)
+    await staff_user(core, 601, steunpunt_key=VUGHT_BOXTEL, display_name="Sanne")
+    browser = await signed_in(client, core, 601)
+    secret = "Geheime-tekst-7731 over mevrouw Jansen"
+    _, preview = await browser.post("/console/notices/preview", {"text": secret}, status=200)
+    await browser.follow("/console/notices/send", hidden_fields(preview) | {"when": "now"})
+    await browser.get(f"/console/card/{VUGHT_BOXTEL}")
+    await browser.follow(f"/console/card/{VUGHT_BOXTEL}/save",
+                         {"services_text": "Eigen-woorden-5512"})  # fmt: skip
+    await client.post("/console/signin", data={"init_data": signed(601, NOW) + "x"})
+    logged = caplog.text
+    assert "console sign-in refused: bad_hash" in logged  # reasons and ids are logged
+    for content in ("Geheime-tekst-7731", "Jansen", "Eigen-woorden-5512", "Sanne", "de Boer"):
+        assert content not in logged
