@@ -38,6 +38,7 @@ class RetentionPolicy:
     answers_months: int = 24  # answers and results older than this are removed
     inactive_months: int = 12  # no contact for this long: ask once whether to keep the data
     grace_days: int = 30  # no answer to that question within this time: remove everything
+    handover_months: int = 12  # a closed request for contact (warm handover) is removed after this
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def load_settings(
         ("RETENTION_MONTHS", "answers_months", 1),
         ("INACTIVE_MONTHS", "inactive_months", 1),
         ("RETENTION_GRACE_DAYS", "grace_days", 7),
+        ("HANDOVER_RETENTION_MONTHS", "handover_months", 1),
     ):
         if (raw := get(name)) is not None:
             if raw.isdigit() and int(raw) >= lowest:

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from bot.app.dispatch import BotCore, Context
 from bot.db.models import Caregiver
-from bot.db.staff import Location, LocationSubscription
+from bot.db.staff import Location, LocationSubscription, StaffMember
 from bot.features.broadcast.delivery import notice_message
 from bot.features.broadcast.models import Broadcast
 from bot.features.checkin.models import CheckinSchedule
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
+from bot.features.handover.models import HandoverMessage, HandoverRequest
 from bot.features.respite.models import RespiteAdvice
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.i18n import SUPPORTED_LOCALES
@@ -85,6 +86,28 @@ async def scheduled_texts(core: BotCore, locale: str) -> dict[str, str]:
         session.add(advice)
         await session.flush()
         on_evening = {"evening_id": evenings["active"], "version": 1}
+        # A request for contact from this caregiver, picked up by a staff member of its
+        # steunpunt who is this caregiver as well (one row can play both sides here).
+        member = StaffMember(
+            caregiver_id=caregiver.id, steunpunt_key="voorbeeld", display_name="Sanne",
+            granted_at=now,
+        )  # fmt: skip
+        session.add(member)
+        await session.flush()
+        request = HandoverRequest(
+            caregiver_id=caregiver.id, steunpunt_key="voorbeeld", status="picked_up",
+            caregiver_name="Anna", shared={}, created_at=now, sent_at=now,
+            picked_up_by=member.id, picked_up_name="Sanne", reach="message",
+        )  # fmt: skip
+        session.add(request)
+        await session.flush()
+        message = HandoverMessage(
+            request_id=request.id, caregiver_id=caregiver.id, from_staff=True,
+            staff_name="Sanne", text="Het gaat zwaar, hoor ik. Zullen we bellen?", sent_at=now,
+        )  # fmt: skip
+        session.add(message)
+        await session.flush()
+        to_staff = {"request": request.id, "member": member.id}
         payloads = {
             "checkin": {},
             "respite_followup": {"advice_id": advice.id},
@@ -94,6 +117,8 @@ async def scheduled_texts(core: BotCore, locale: str) -> dict[str, str]:
             "evening_changed": {**on_evening, "changes": {"place": "de kleine zaal"}},
             "evening_promoted": on_evening,
             "evening_cancelled": {"evening_id": evenings["cancelled"]},
+            "handover_staff": {**to_staff, "event": "message", "message": message.id},
+            "handover_news": {"request": request.id, "event": "message", "message": message.id},
         }
         # A kind added without a case here fails: every scheduled kind is checked.
         assert set(payloads) == set(core.registry.scheduled)

@@ -5,6 +5,7 @@ sweep, and what `/privacy` names. No hand list of tables anywhere else.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import ColumnElement, delete, func, not_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.registry import PersonalData, Registry
+from bot.config import RetentionPolicy
 from bot.db.models import ERASED_WITH, Base, Caregiver
 from bot.db.session import rowcount
 
@@ -27,6 +29,14 @@ class Kept:
 
     key: str
     count: int | None = None
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same wall moment `months` calendar months earlier (31 March - 1 month = 28/29 Feb)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 def _children_first(registry: Registry) -> list[PersonalData]:
@@ -104,13 +114,16 @@ async def withdraw(session: AsyncSession, registry: Registry, caregiver_id: int)
 
 
 async def remove_expired(
-    session: AsyncSession, registry: Registry, given_before: datetime, now: datetime
+    session: AsyncSession, registry: Registry, policy: RetentionPolicy, now: datetime
 ) -> int:
-    """The retention sweep's part per table: rows given before `given_before`, and transient
-    rows untouched for `TRANSIENT_FOR`. Returns how many rows went."""
+    """The retention sweep's part per table: rows given longer ago than their retention period
+    (`PersonalData.months`, by default the answers'), and transient rows untouched for
+    `TRANSIENT_FOR`. Returns how many rows went."""
     removed = 0
     for table in _children_first(registry):
         if table.timed is not None:
+            months = table.months(policy) if table.months else policy.answers_months
+            given_before = months_before(now, months)
             result = await session.execute(delete(table.model).where(table.timed < given_before))
             removed += rowcount(result)
         if table.transient is not None and table.transient_since is not None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
 
     from bot.app.dispatch import Context
+    from bot.config import RetentionPolicy
     from bot.engine.flow import Event
     from bot.engine.output import Button, OutMessage, Reply
 
@@ -139,6 +140,26 @@ class InputOwner:
 
 
 @dataclass(frozen=True)
+class ShareSource:
+    """Something of the caregiver's own that a feature lets them pass on to their steunpunt with
+    a request for contact (the warm handover), without the handover importing that feature.
+
+    `latest(ctx)` gives the data to keep with the request (JSON-ready; None: nothing to share);
+    `describe(ctx, data)` says in `ctx`'s language what the steunpunt sees (a few short lines,
+    HTML-escaped); `document(ctx, data)`, when given, makes it a file too (the keukentafel PDF).
+    The question "Mag het steunpunt dit zien?" names it with the handover's own text
+    (`share_<name>` in dialogs/handover.yaml).
+
+    Pitfall: `describe` runs for the staff member who reads the request as well, so it must use
+    only `data`, never the context's caregiver."""
+
+    latest: Callable[[Context], Awaitable[dict[str, Any] | None]]
+    describe: Callable[[Context, Mapping[str, Any]], str]
+    document: Callable[[Context, Mapping[str, Any]], Awaitable[OutMessage]] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class PersonalData:
     """One table holding personal data of caregivers: the one list that export, erase, consent
     withdrawal, the retention sweep and the `/privacy` page read (`bot.app.personal_data`).
@@ -155,7 +176,9 @@ class PersonalData:
     `outlives_caregiver`: erasing the caregiver keeps the rows (the owner column is set to
     NULL) and blanks their columns marked `ERASED_WITH` this owner (a staff member's notices).
     `transient` (an SQL condition) marks rows that only hold a position, nothing kept: the sweep
-    removes those untouched (`transient_since`) for `TRANSIENT_FOR`.
+    removes those untouched (`transient_since`) for `TRANSIENT_FOR`. `months` picks the retention
+    period of `timed` from the settings (default: `RetentionPolicy.answers_months`); a row whose
+    `timed` is NULL (a request not closed yet) is never removed by age.
 
     Pitfall: `bot.features.load` refuses to start while a table with a foreign key to
     `caregiver.id` is not registered, so a new feature cannot forget its table."""
@@ -171,6 +194,7 @@ class PersonalData:
     outlives_caregiver: bool = False
     transient: Any = None
     transient_since: InstrumentedAttribute[Any] | None = None
+    months: Callable[[RetentionPolicy], int] | None = None
 
     def keys(self) -> list[str]:
         """The message keys this table needs ("<label>", "<label>_one", each field's key)."""
@@ -204,6 +228,9 @@ class Registry:
     # "checkin.heavier", "respite.advice"): see `suggested`. A feature calls `suggested` instead
     # of importing the feature that offers something.
     suggestions: list[Suggestion] = field(default_factory=list)
+    # What a caregiver may choose to pass on to their steunpunt with a request for contact, by
+    # name ("respite", "keukentafel"): see `ShareSource`.
+    shares: Claims[ShareSource] = field(init=False)
     fallback: Handler | None = None
     # `/start <payload>` deep links by the payload's prefix before the first "_".
     start_payloads: Claims[Handler] = field(init=False)
@@ -231,6 +258,7 @@ class Registry:
         self.start_payloads = Claims("start payload", self)
         self.staff_commands = Claims("staff command", self)
         self.staff_buttons = Claims("staff button prefix", self)
+        self.shares = Claims("share source", self)
         self.console_pages = Claims("console page", self)
 
     def add_console_page(self, *pages: ConsolePage) -> None:

@@ -1,7 +1,8 @@
 """Operator commands for staff, locations, notices and steunpunt cards: `python -m bot staff ...`,
 `location ...` (add, set, list, and qr: the families' subscription link and a printable A4 poster
 with its QR code), `notice ...` (list, cancel: the operator can stop any staff notice) and
-`steunpunt ...` (changes, undo: what staff changed on their cards, and putting a value back).
+`steunpunt ...` (changes, undo: what staff changed on their cards, and putting a value back;
+report: where caregivers asked for contact, steunpunten without staff in the bot first).
 The bot's username comes from --bot-username or BOT_USERNAME when Telegram is not asked.
 
 Only the operator (who runs the bot) can make staff: an invitation is printed here, once.
@@ -26,6 +27,7 @@ from bot.features.broadcast import delivery as broadcast_delivery
 from bot.features.broadcast.models import Broadcast
 from bot.features.evenings.files import poster_pdf, poster_png, subscribe_link
 from bot.features.evenings.plan import replan_location
+from bot.features.handover import requests as handover
 from bot.features.staff import handlers as staff
 from bot.features.steunpunt import card
 from bot.transport.terminal import plain
@@ -67,7 +69,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     notice_cancel.add_argument("notice_id", type=int)
 
-    cards = sub.add_parser("steunpunt", help="steunpunt cards as staff changed them: changes, undo")
+    cards = sub.add_parser(
+        "steunpunt",
+        help="steunpunt cards as staff changed them (changes, undo); requests for contact (report)",
+    )
     card_actions = cards.add_subparsers(dest="action", required=True)
     changes = card_actions.add_parser("changes", help="recent card changes, newest first")
     changes.add_argument("--limit", type=_positive, default=CHANGES_SHOWN, metavar="N",
@@ -76,6 +81,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "undo", help="put the old value of a change back (id from steunpunt changes)"
     )
     undo.add_argument("change_id", type=int)
+    card_actions.add_parser(
+        "report",
+        help="requests for contact per steunpunt: staff, asked while nobody was there, by state",
+    )
 
     places = sub.add_parser("location", help="care-home locations: add, set, list, qr")
     place_actions = places.add_subparsers(dest="action", required=True)
@@ -341,7 +350,28 @@ def _shown(value: str | None) -> str:
     return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
+async def _report(db: Database, out: TextIO) -> int:
+    """Where caregivers ask for contact: steunpunten without active staff first (to invite)."""
+    async with db.transaction() as session:
+        lines = await handover.report(session)
+    if not lines:
+        print("no requests for contact yet", file=out)
+        return 0
+    print("steunpunt\tname\tstaff\tasked without staff\tlast asked\topen\tpicked up\tclosed",
+          file=out)  # fmt: skip
+    for line in lines:
+        last = f"{line.last_asked:%Y-%m-%d}" if line.last_asked else "-"
+        print(
+            f"{line.steunpunt_key}\t{line.name}\t{line.staff}\t{line.asked_without_staff}\t"
+            f"{last}\t{line.open}\t{line.picked_up}\t{line.closed}",
+            file=out,
+        )
+    return 0
+
+
 async def _card(db: Database, clock: Clock, args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "report":
+        return await _report(db, out)
     if args.action == "undo":
         async with db.transaction() as session:
             change = await card.undo_change(session, args.change_id, clock.now())

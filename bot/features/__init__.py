@@ -16,6 +16,7 @@ from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import console as evenings_console
 from bot.features.evenings import families as evenings
+from bot.features.handover import handlers as handover
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
 from bot.features.privacy import handlers as privacy
@@ -42,6 +43,7 @@ ACTIONS = (
     steunpunt_card.PREVIEW_ACTION,
     steunpunt_card.MUNICIPALITY_ACTION,
     kitchentable.SUMMARY_ACTION,
+    handover.SUMMARY_ACTION,
 )
 
 
@@ -67,6 +69,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("broadcast", lambda: broadcast_console.register(registry)),
         ("evenings", lambda: evenings_console.register(registry)),
         ("steunpunt", lambda: steunpunt_console.register(registry)),
+        # After the features whose things a caregiver may share with the steunpunt.
+        ("handover", lambda: handover.register(registry, dict(content.dialogs))),
     ]
     for name, register in features:
         registry.feature = name

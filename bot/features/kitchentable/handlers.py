@@ -9,12 +9,15 @@ preparation, so a handover request can attach one later).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.app.dispatch import Context
-from bot.app.registry import MenuEntry, PersonalData, Registry
+from bot.app.registry import MenuEntry, PersonalData, Registry, ShareSource, suggested
 from bot.db.models import DialogRun, DialogState
 from bot.distress import own_steunpunt_card
 from bot.engine.codec import ButtonCodec
@@ -204,12 +207,53 @@ async def on_summary(
     buttons = [_menu_button(ctx)]
     if card is None and "steunpunt" in ctx.core.registry.commands:
         buttons.insert(0, command_button(ctx.texts.get("distress_find_steunpunt"), "steunpunt"))
+    # E.g. asking the steunpunt to get in touch, with this summary (`registry.suggestions`).
+    buttons[0:0] = await suggested(ctx, "keukentafel.done", answers)
     steps = ("next_municipality", "next_support", "next_steunpunt")
     next_text = "\n".join(
         [_t(ctx, "next_title"), *(f"• {_t(ctx, key)}" for key in steps), _t(ctx, "next_decides")]
     )
     messages.append(OutMessage(next_text, rows(*buttons)))
     return messages
+
+
+# ---------------------------------------------------------------- passed on to the steunpunt
+
+
+async def share_latest(ctx: Context) -> dict[str, Any] | None:
+    """The latest stored preparation, to attach to a request for contact (only with consent
+    there is one)."""
+    row = await latest(ctx) if ctx.has_consent else None
+    if row is None:
+        return None
+    return {"id": row.id, "answers": dict(row.answers), "created_at": row.created_at.isoformat()}
+
+
+def share_text(ctx: Context, data: Mapping[str, Any]) -> str:
+    """What the steunpunt sees of the preparation: its date and the short summary."""
+    dialog = ctx.content.dialogs[DIALOG_ID]
+    answers = dict(data.get("answers") or {})
+    created = datetime.fromisoformat(str(data["created_at"]))
+    lines = [_t(ctx, "share_title", date=ctx.texts.translator.format_date(created))]
+    if answers.get("hours"):
+        lines.append("• " + _t(ctx, "done_hours", hours=escape(str(answers["hours"]))))
+    for step in ("person", "heavy", "helps"):
+        if answers.get(step):
+            text = escape(shortened(str(answers[step]), 15))
+            lines.append("• " + _t(ctx, f"share_{step}", text=text))
+    for step in ("work", "health", "free_time"):
+        label = choice_label(ctx, dialog, step, str(answers.get(step, "")))
+        if label:
+            lines.append("• " + _t(ctx, f"done_{step}", text=label))
+    return "\n".join(lines)
+
+
+async def share_document(ctx: Context, data: Mapping[str, Any]) -> OutMessage:
+    answers = dict(data.get("answers") or {})
+    document, _ = await summary_document(
+        ctx, answers, datetime.fromisoformat(str(data["created_at"]))
+    )
+    return document
 
 
 def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
@@ -220,6 +264,9 @@ def register(registry: Registry, dialogs: dict[str, Dialog]) -> None:
     registry.buttons[BUTTONS.prefix] = on_button
     registry.actions[SUMMARY_ACTION] = on_summary
     registry.menu.append(MenuEntry(COMMAND, None, dialog.menu_order, label=dialog.menu_label or ""))
+    registry.shares["keukentafel"] = ShareSource(
+        latest=share_latest, describe=share_text, document=share_document, order=30
+    )
     registry.add_personal_data(
         PersonalData(
             KitchenTablePreparation,

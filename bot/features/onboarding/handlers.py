@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.app.dispatch import Context
 from bot.app.personal_data import kept, withdraw
-from bot.app.registry import MenuEntry, Registry
+from bot.app.registry import MenuEntry, Registry, suggested
 from bot.engine.codec import ButtonCodec, Optional
 from bot.engine.flow import Event
 from bot.engine.output import COMMANDS, Button, OutMessage, Reply, command_button, rows
@@ -96,7 +96,10 @@ async def on_help(ctx: Context, event: Event) -> Reply:
             reply.add(message)
     contacts = ctx.texts.contact_lines(ctx.content.contacts)
     text = "\n".join([ctx.texts.get("help_intro"), "", *contacts])
-    return reply.add(OutMessage(text, rows(command_button(ctx.texts.get("button_menu"), "menu"))))
+    # E.g. "let my steunpunt contact me" (`registry.suggestions`).
+    offered = await suggested(ctx, "help")
+    menu = command_button(ctx.texts.get("button_menu"), "menu")
+    return reply.add(OutMessage(text, rows(*offered, menu)))
 
 
 async def kept_lines(ctx: Context, after_withdrawal: bool | None = None) -> list[str]:

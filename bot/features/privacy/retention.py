@@ -8,15 +8,14 @@ other), and erases those who did not answer within the grace period.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, select
 
 from bot.app.dispatch import BotCore, Context
-from bot.app.personal_data import erase, remove_expired
+from bot.app.personal_data import erase, months_before, remove_expired
 from bot.app.registry import PeriodicJob, Registry
 from bot.db.models import Caregiver
 from bot.engine.codec import ButtonCodec
@@ -32,14 +31,6 @@ SWEEP_BATCH = 1000
 FINISHED = ("sent", "blocked", "failed", "skipped")
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same wall moment `months` calendar months earlier (31 March - 1 month = 28/29 Feb)."""
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = divmod(index, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
 @dataclass
 class SweepReport:
     answers_removed: int = 0
@@ -52,12 +43,11 @@ async def sweep(core: BotCore) -> SweepReport:
     policy = core.retention
     now = core.clock.now()
     report = SweepReport()
-    answers_cutoff = months_before(now, policy.answers_months)
     inactive_cutoff = months_before(now, policy.inactive_months)
     async with core.db.transaction() as session:
         # Every registered table with a time (`PersonalData.timed`), and positions of view-only
         # dialogs left halfway (`PersonalData.transient`).
-        report.answers_removed += await remove_expired(session, core.registry, answers_cutoff, now)
+        report.answers_removed += await remove_expired(session, core.registry, policy, now)
 
         asked_since_contact = exists().where(
             ScheduledMessage.caregiver_id == Caregiver.id,

@@ -11,14 +11,14 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.app.dispatch import Context
-from bot.app.registry import PersonalData, Registry, suggested
+from bot.app.registry import PersonalData, Registry, ShareSource, suggested
 from bot.db.directory import CaregiverSteunpunt
 from bot.db.models import DialogRun
 from bot.distress import DistressIntent, crisis_reply
@@ -286,6 +286,46 @@ class Respite:
     def _t(ctx: Context, key: str, /, **values: Any) -> str:
         return ctx.texts.dialog_message(ctx.content.dialogs[DIALOG_ID], key, **values)
 
+    # --- passed on to the steunpunt (warm handover, `registry.shares`) ---------------------
+
+    async def share_latest(self, ctx: Context) -> dict[str, Any] | None:
+        """The latest advice: the caregiver's answers and the forms that fitted."""
+        advice = await ctx.session.scalar(
+            select(RespiteAdvice)
+            .where(RespiteAdvice.caregiver_id == ctx.caregiver.id)
+            .order_by(RespiteAdvice.advised_at.desc(), RespiteAdvice.id.desc())
+            .limit(1)
+        )
+        if advice is None:
+            return None
+        return {
+            "answers": dict(advice.answers),
+            "option_ids": list(advice.option_ids),
+            "advised_at": advice.advised_at.isoformat(),
+        }
+
+    def share_text(self, ctx: Context, data: Mapping[str, Any]) -> str:
+        """What the steunpunt sees: when, the caregiver's answers in words, the fitting forms."""
+        dialog = ctx.content.dialogs[DIALOG_ID]
+        answers = dict(data.get("answers") or {})
+        when = datetime.fromisoformat(str(data["advised_at"]))
+        lines = [self._t(ctx, "share_title", date=ctx.texts.translator.format_date(when))]
+        for step_id in dialog.order:
+            step = dialog.steps[step_id]
+            option = next((o for o in step.options if o.value == answers.get(step_id)), None)
+            if option is not None and step.type == "choice" and step_id != "safety":
+                lines.append(f"• {ctx.texts.tr(option.label)}")
+        if answers.get("safety") == "cannot":
+            lines.append(f"• {self._t(ctx, 'share_cannot')}")
+        titles = [
+            ctx.texts.tr(a.option.title)
+            for a in advise(answers, self.catalogue)
+            if a.option.id in (data.get("option_ids") or [])
+        ]
+        if titles:
+            lines.append(self._t(ctx, "share_options", options=", ".join(titles)))
+        return "\n".join(lines)
+
     async def steunpunt_card(self, ctx: Context) -> OutMessage:
         """The caregiver's own steunpunt; when unknown, an offer to find it first."""
         row = await ctx.session.get(CaregiverSteunpunt, ctx.caregiver.id)
@@ -407,7 +447,11 @@ class Respite:
         messages.append(OutMessage(now))
         if not any("steunpunt" in b.data for m in messages for row in m.buttons for b in row):
             messages.append(await self.steunpunt_card(ctx))
-        messages.append(OutMessage(self._t(ctx, "now_later"), rows(self._menu_button(ctx))))
+        # E.g. asking the steunpunt to get in touch (`registry.suggestions`).
+        offered = await suggested(ctx, "respite.now", state.answers)
+        messages.append(
+            OutMessage(self._t(ctx, "now_later"), rows(*offered, self._menu_button(ctx)))
+        )
         return messages
 
     # --- the follow-up ---------------------------------------------------------------------
@@ -531,3 +575,6 @@ def register(registry: Registry, content: Content, directory: Path = DIALOGS_DIR
     registry.actions[NOW_ACTION] = feature.on_now
     registry.buttons[BUTTONS.prefix] = feature.on_button
     registry.scheduled[FOLLOWUP_KIND] = feature.send_followup
+    registry.shares["respite"] = ShareSource(
+        latest=feature.share_latest, describe=feature.share_text, order=20
+    )

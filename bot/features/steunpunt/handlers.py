@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.dispatch import Context
-from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry
+from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
 from bot.app.router import close_step, open_step
 from bot.db.directory import CaregiverSteunpunt, Steunpunt
 from bot.engine.codec import ButtonCodec
@@ -362,8 +362,10 @@ class Finder:
         row.steunpunt_key = steunpunt.key
         row.postcode = own.get("pc4") if from_own_search and ctx.has_consent else None
         row.updated_at = ctx.now
+        # E.g. back to asking this steunpunt to get in touch (`registry.suggestions`).
+        offered = await suggested(ctx, "steunpunt.saved")
         return Reply(toast=ctx.texts.get("steunpunt_saved_toast")).add(
-            OutMessage(ctx.texts.get("steunpunt_saved"))
+            OutMessage(ctx.texts.get("steunpunt_saved"), rows(*offered))
         )
 
 

@@ -1,0 +1,1 @@
+"""The warm handover: a caregiver asks their steunpunt to get in touch, and staff pick it up."""
