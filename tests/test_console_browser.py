@@ -46,10 +46,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException as StaleElement  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 
@@ -116,6 +117,11 @@ class Page:
         await self.run(self.driver.get, self.base + path)
         return await self.text()
 
+    def loaded(self) -> None:
+        WebDriverWait(self.driver, 10).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
+
     async def text(self) -> str:
         return str(await self.run(lambda: self.driver.find_element(By.TAG_NAME, "main").text))
 
@@ -141,15 +147,18 @@ class Page:
         """A link or button by its visible text, pressed with the keyboard (Enter)."""
 
         def press() -> None:
-            found = [
-                e
-                for e in self.driver.find_elements(By.CSS_SELECTOR, "a, button")
-                if e.text.strip() == text and e.is_displayed()
-            ]
-            assert found, f"nothing called {text!r} on {self.driver.current_url}"
             before = self.driver.find_element(By.TAG_NAME, "html")
+            found = WebDriverWait(self.driver, 10, ignored_exceptions=(StaleElement,)).until(
+                lambda driver: [
+                    e
+                    for e in driver.find_elements(By.CSS_SELECTOR, "a, button")
+                    if e.text.strip() == text and e.is_displayed()
+                ],
+                f"nothing called {text!r} on {self.driver.current_url}",
+            )
             found[0].send_keys(Keys.RETURN)
-            WebDriverWait(self.driver, 10).until(staleness_of(before))  # the next page
+            WebDriverWait(self.driver, 10).until(lambda _: gone(before))  # the next page
+            self.loaded()
 
         await self.run(press)
         return await self.text()
@@ -158,12 +167,10 @@ class Page:
         """Type into the field named by its <label> (clicking a label focuses its field)."""
 
         def typed() -> None:
-            field_id = next(
-                e.get_attribute("for")
-                for e in self.driver.find_elements(By.TAG_NAME, "label")
-                if e.text.strip() == label
-            )
-            field = self.driver.find_element(By.ID, field_id)
+            # (No bare next(): a StopIteration cannot cross asyncio.to_thread, it would hang.)
+            labels = {e.text.strip(): e for e in self.driver.find_elements(By.TAG_NAME, "label")}
+            assert label in labels, f"no field labelled {label!r}; labels: {list(labels)}"
+            field = self.driver.find_element(By.ID, labels[label].get_attribute("for"))
             field.clear()
             field.send_keys(text)
 
@@ -194,6 +201,16 @@ class Page:
             self.driver.execute_cdp_cmd(
                 "Emulation.setDeviceMetricsOverride", {**metrics, "height": HEIGHT}
             )
+
+
+def gone(element: Any) -> bool:
+    """The page of `element` was replaced. (Chromedriver may say so with its own error, "Node
+    with given id does not belong to the document", instead of a stale element.)"""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one too
+        return True
+    return False
 
 
 UNLABELLED = """
@@ -319,3 +336,40 @@ async def test_location_staff_open_an_evenings_list_of_who_comes(
     await page.check_page("12-evening-rsvps")
     await page.open(f"/console/card/{VUGHT_BOXTEL}")
     assert "Niet gevonden" in await page.text()  # location staff: no steunpunt card
+
+
+async def test_steunpunt_staff_pick_up_and_close_a_request_for_contact(
+    browser: Any, site: tuple[BotCore, str]
+) -> None:
+    from tests.test_handover import DEN_BOSCH as HANDOVER_STEUNPUNT
+    from tests.test_handover import ask
+    from tests.test_handover import caregiver as asking_caregiver
+
+    core, base = site
+    await staff_user(core, 2021, steunpunt_key=HANDOVER_STEUNPUNT, display_name="Sanne")
+    await ask(await asking_caregiver(core, 2022), note="Graag na de middag bellen")
+    page = Page(browser, base)
+    await page.sign_in(2021, core)
+    queue = await page.click("Verzoeken om contact")
+    assert "Open: 1. Opgepakt: 0. Afgesloten: 0." in queue
+    await page.check_page("13-requests")
+    request = await page.run(
+        lambda: browser.find_element(By.CSS_SELECTOR, "main .cards a").get_attribute("href")
+    )
+    shown = await page.open(request.removeprefix(base))
+    assert "Graag na de middag bellen" in shown and "nog niet opgepakt" in shown
+    await page.check_page("14-request")
+    picked = await page.click("Ik pak dit op")
+    assert "Je hebt dit verzoek opgepakt" in picked and "opgepakt door Sanne" in picked
+    await page.type_into("Bericht aan Anna", "Ik bel u morgen om 14:00.")
+    written = await page.click("Stuur een bericht")
+    assert "Je bericht is verstuurd" in written and "Ik bel u morgen om 14:00." in written
+    await page.check_page("15-request-picked-up")
+
+    def choose_outcome() -> None:  # by keyboard: the radio button gets Space
+        browser.find_element(By.ID, "outcome-contact").send_keys(Keys.SPACE)
+
+    await page.run(choose_outcome)
+    closed = await page.click("Afsluiten")
+    assert "afgesloten: er is contact geweest" in closed
+    await page.check_page("16-request-closed")

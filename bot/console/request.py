@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.dispatch import BotCore
+from bot.app.dispatch import BotCore, Context
 from bot.app.roles import Scope
 from bot.db.console import ConsoleSession
 from bot.db.models import Caregiver
@@ -88,6 +88,14 @@ class ConsoleRequest:
     @property
     def display_name(self) -> str:
         return self.console_session.display_name
+
+    def context(self) -> Context:
+        """The chat handlers' context for this request (same session, user, texts and time),
+        for a feature's functions that build what staff see from a `Context`."""
+        return Context(
+            self.session, self.caregiver, self.texts, self.now, self.core,
+            display_name=self.display_name,
+        )  # fmt: skip
 
     def number(self, name: str = "id") -> int:
         """A whole number from the path; `NotFound` when it is not one."""

@@ -16,6 +16,7 @@ from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import console as evenings_console
 from bot.features.evenings import families as evenings
+from bot.features.handover import console as handover_console
 from bot.features.handover import handlers as handover
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
@@ -71,6 +72,7 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("steunpunt", lambda: steunpunt_console.register(registry)),
         # After the features whose things a caregiver may share with the steunpunt.
         ("handover", lambda: handover.register(registry, dict(content.dialogs))),
+        ("handover", lambda: handover_console.register(registry)),
     ]
     for name, register in features:
         registry.feature = name
