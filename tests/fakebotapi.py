@@ -756,9 +756,12 @@ class FakeBotAPI:
         }
         return self._user_message(user_id, {"voice": voice})
 
-    def user_sends_contact(self, user_id: int, phone: str) -> int:
+    def user_sends_contact(self, user_id: int, phone: str, *, of_user: int | None = None) -> int:
+        """The user's own number (Telegram's contact button), or with `of_user` the contact card
+        of someone else."""
         user = self._user(user_id, None, None)
-        contact = {"phone_number": phone, "first_name": user["first_name"], "user_id": user_id}
+        owner = user_id if of_user is None else of_user
+        contact = {"phone_number": phone, "first_name": user["first_name"], "user_id": owner}
         return self._user_message(user_id, {"contact": contact})
 
     def push_raw_update(self, update: JSON) -> int:

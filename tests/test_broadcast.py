@@ -23,7 +23,7 @@ from bot.features.broadcast.models import Broadcast, BroadcastDelivery
 from bot.features.steunpunt.directory import import_example_if_empty
 from bot.transport.sender import SendOutcome
 from bot.transport.terminal import plain
-from tests.conversation import CoreUser, invitation, onboarded, staff_user
+from tests.conversation import CoreUser, find_button, invitation, onboarded, staff_user
 from tests.test_staff import operator
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -298,11 +298,19 @@ async def test_staff_of_another_steunpunt_cannot_reach_or_stop_caregivers_outsid
     own = await staff_user(directory, 613, steunpunt_key=VUGHT_BOXTEL)
     other = await staff_user(directory, 614, steunpunt_key=DEN_BOSCH)
     await compose(own)
-    await own.taps("Iedereen (4)")
-    draft = await broadcast_row(directory)
-    for data in (f"bc:now:{draft.id}", f"bc:all:{draft.id}", f"bc:mt:{draft.id}:{VUGHT}"):
+    await own.taps("Kies gemeenten")
+    # The buttons of a draft of another steunpunt do nothing for them.
+    pressed = [find_button(own.buttons, label).data for label in ("Vught (2)", "Klaar")]
+    for data in pressed:
         await other.presses_data(data)
         assert other.last.toast == "Deze knop werkt niet meer."
+    await own.taps("Vught (2)")
+    await own.taps("Klaar")
+    await own.taps("Ontvangers aanpassen")
+    await own.taps("Iedereen (4)")
+    other.buttons = list(own.buttons)
+    await other.taps("Nu versturen")
+    assert other.last.toast == "Deze knop werkt niet meer."
     await other.says("/bericht")
     await other.send(Event("text", "Alleen voor Den Bosch"))
     # Den Bosch staff reach the caregivers of 's-Hertogenbosch, never those of Vught or Boxtel
@@ -311,6 +319,7 @@ async def test_staff_of_another_steunpunt_cannot_reach_or_stop_caregivers_outsid
     await other.taps("Nu versturen")
     await own.taps("Later versturen")
     await own.says("morgen 10:00")
+    draft = await broadcast_row(directory)
     await other.presses_data(f"bc:cancel:{draft.id}")
     assert other.last.toast == "Deze knop werkt niet meer."
     await other.says("/berichten")

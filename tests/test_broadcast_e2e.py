@@ -74,7 +74,7 @@ async def seed_broadcast(
             session.add(
                 Broadcast(
                     sender_member_id=member.id, sender_caregiver_id=member.caregiver_id,
-                    status="scheduled", step="done", steunpunt_key=STEUNPUNT,
+                    status="scheduled", steunpunt_key=STEUNPUNT,
                     source_name="Steunpunt Mantelzorg Den Bosch (voorbeeld)", sender_name="Bench",
                     text_html="Cursus <b>omgaan met stress</b> op 1 december.", text_length=44,
                     audience="all", municipality_codes=[], audience_label="Alle mantelzorgers",

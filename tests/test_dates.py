@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.engine.flow import Hooks, start
+from bot.engine.flow import _valid as typed_answer
+from bot.engine.spec import Dialog, Step
+from bot.text.content import Texts
 from bot.text.dates import WhenError, parse_date, parse_datetime, parse_time
+from bot.text.fields import FieldError
+from bot.text.i18n import get_translator
 from tests.conftest import features
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -106,45 +112,70 @@ def test_days_alone() -> None:
 
 # Examples in prompts are in bold (<b>12-12 19:30</b>) or between quotes.
 EXAMPLE = re.compile(r"<b>([^<]{3,40})</b>|[\"“”]([^\"“”<]{3,40})[\"“”]")
-PARSERS = {
-    "datetime": lambda text: parse_datetime(text, NOW),
-    "date": lambda text: parse_date(text, NOW.date()),
-    "time": parse_time,
-}
+TYPED = ("datetime", "date", "time", "number", "text")
+# "25-11 14:00", "12 december om 19:30", "9:30", "19.30": the day, month and time an example says.
+SAYS_TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?!\d)")
+SAYS_DAY = re.compile(r"(?<![\d:.])(\d{1,2})\s*[-/]\s*(\d{1,2})(?![\d:.])")
 
 
-def prompts_with_examples() -> list[tuple[str, str, str]]:
-    """(kind, message key or step, example) for every prompt that asks for a date or time."""
+def prompts_with_examples() -> list[tuple[Dialog, Step, str, str]]:
+    """(dialog, step, where, example) for every example that a prompt of a typed step (its
+    question, or what it says when the answer does not fit) gives, in both languages."""
     content, _ = features()
     found = []
-    asking = ("evening_ask_when", "evening_when_example", "notice_ask_time", "notice_time_unclear")
-    for key, kind in ((key, "datetime") for key in asking):
-        for locale in ("nl", "en"):
-            from bot.text.content import Texts
-            from bot.text.i18n import get_translator
-
-            text = Texts(content, get_translator(locale)).get(key)
-            found += [(kind, f"{locale}:{key}", a or b) for a, b in EXAMPLE.findall(text)]
     for dialog in content.dialogs.values():
         for step in dialog.steps.values():
-            if step.type in PARSERS:
-                for locale in ("nl", "en"):
-                    from bot.text.content import Texts
-                    from bot.text.i18n import get_translator
-
-                    text = Texts(content, get_translator(locale)).tr(step.text)
+            if step.type not in TYPED:
+                continue
+            for locale in ("nl", "en"):
+                texts = Texts(content, get_translator(locale))
+                # A button named in the prompt ("Tik op "Sla over"") is no example answer.
+                buttons = {texts.get(k) for k in ("button_skip", "button_back", "button_pause")}
+                buttons |= {texts.tr(o.label) for o in step.options} | {texts.tr(step.skip)}
+                for source in (step.text, step.error, *step.errors.values()):
+                    text = texts.tr(source) if source else ""
                     found += [
-                        (step.type, f"{locale}:{dialog.id}.{step.id}", a or b)
+                        (dialog, step, f"{locale}:{dialog.id}.{step.id}", a or b)
                         for a, b in EXAMPLE.findall(text)
+                        # a value filled in or a button, not an example
+                        if "{" not in (a or b) and (a or b) not in buttons
                     ]
     return found
 
 
-def test_every_example_a_prompt_gives_is_understood() -> None:
+def said(step: Step, value: str) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """((day, month), (hour, minute)) of an answer as the engine stored it, in Dutch time."""
+    if step.type == "datetime":
+        moment = datetime.fromisoformat(value).astimezone(AMS)
+        return (moment.day, moment.month), (moment.hour, moment.minute)
+    if step.type == "date":
+        day = date.fromisoformat(value)
+        return (day.day, day.month), None
+    if step.type == "time":
+        hour, minute = value.split(":")
+        return None, (int(hour), int(minute))
+    return None, None
+
+
+def test_every_example_a_prompt_gives_is_understood_as_it_says() -> None:
+    """Each example is a valid answer of its own step (its bounds and checks included), read
+    as the example says: "25-11 14:00" is 25 November at 14:00."""
+    _, registry = features()
     examples = prompts_with_examples()
-    assert len(examples) >= 16  # evenings, notices and the check-in set-up, in both languages
-    for kind, where, example in examples:
+    # evenings (planning and editing), notices, the check-in set-up and the steunpunt card
+    dialogs = {dialog.id for dialog, _, _, _ in examples}
+    assert {"evening_new", "evening_edit", "notice", "checkin_setup", "steunpunt_card"} <= dialogs
+    for dialog, step, where, example in examples:
+        checks = {step.check: registry.checks[step.check](None)} if "." in step.check else {}
+        state = start(dialog, {"source": "Steunpunt Voorbeeld"}, at=step.id)
         try:
-            PARSERS[kind](example)
-        except WhenError as error:
-            raise AssertionError(f"{where}: {example!r} is refused ({error.reason})") from None
+            value = typed_answer(step, example, NOW, state, Hooks(checks=checks))
+        except FieldError as error:
+            raise AssertionError(f"{where}: {example!r} is refused ({error.key})") from None
+        day, at = said(step, value)
+        if at is not None and (clock := SAYS_TIME.search(example)):
+            assert at == (int(clock[1]), int(clock[2])), f"{where}: {example!r} read as {value}"
+        if day is not None and (written := SAYS_DAY.search(example)):
+            assert day == (int(written[1]), int(written[2])), (
+                f"{where}: {example!r} read as {value}"
+            )

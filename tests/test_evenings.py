@@ -15,14 +15,14 @@ import pytest
 import zxingcpp
 from icalendar import Calendar
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.db.models import OpenStep
-from bot.db.staff import Location
+from bot.db.models import DialogState, OpenStep
+from bot.db.staff import Location, StaffMember
 from bot.features.evenings.files import evening_ics
-from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import reminder_moments
 from bot.features.privacy.retention import sweep
 from bot.features.staff.handlers import (
@@ -122,12 +122,15 @@ async def pending_kinds(core: BotCore) -> list[tuple[str, datetime, int]]:
 
 def test_a_date_that_cannot_be_an_evening_says_why_and_gives_an_example() -> None:
     # Reading dates is bot/text/dates.py's (tests/test_dates.py); here: every reason it gives
-    # has its own evening message.
+    # has its own evening message, in the planning and the editing dialog.
     content, _ = features()
     texts = Texts(content, get_translator("nl"))
     reasons = ("not_understood", "no_time", "no_such_date", "weekday_mismatch", "past", "too_far")
-    for reason in reasons:
-        assert texts.get(f"evening_when_{reason}", date="zaterdag 12 december 2026")
+    for dialog_id in ("evening_new", "evening_edit"):
+        step = content.dialogs[dialog_id].steps["starts_at"]
+        for reason in reasons:
+            assert texts.tr(step.errors[reason]).format(date="zaterdag 12 december 2026")
+        assert "<b>12-12 19:30</b>" in step.text  # the example
 
 
 # ---------------------------------------------------------------- subscribing
@@ -240,8 +243,48 @@ async def test_a_draft_survives_a_restart_and_menu_or_stoppen_leave_it(homes: Bo
     await restarted.says("/avond_nieuw")  # a new evening starts from the beginning
     await restarted.says("Nieuwjaarsborrel")
     async with homes.db.transaction() as session:
-        draft = await session.get(EveningDraft, cid)
-        assert draft is not None and draft.data.get("title") == "Nieuwjaarsborrel"
+        draft = await session.get(DialogState, (cid, "evening_new"))
+        assert draft is not None and draft.data["answers"] == {"title": "Nieuwjaarsborrel"}
+
+
+async def test_distress_while_planning_is_answered_alone_and_the_question_waits(
+    homes: BotCore,
+) -> None:
+    staff = await staff_user(homes, 621, location_key=LINDE)
+    await staff.says("/avond_nieuw")
+    await staff.says("ik kan niet meer")
+    assert "113" in staff.last_text and "Hoe heet de avond" not in staff.last_text
+    await staff.says("Kerstborrel")  # the draft still waits for its title
+    assert "Wanneer is de avond?" in staff.last_text
+
+
+async def test_a_revoked_staff_member_cannot_go_on_with_their_draft(homes: BotCore) -> None:
+    staff = await staff_user(homes, 622, location_key=LINDE)
+    await staff.says("/avond_nieuw")
+    await staff.says("Kerstborrel")
+    async with homes.db.transaction() as session:
+        await session.execute(update(StaffMember).values(revoked_at=homes.clock.now()))
+    await staff.says("24-12 15:00")
+    assert "Klopt dat?" not in staff.last_text and "Dat begrijp ik niet" in staff.last_text
+    cid = await caregiver_id(homes, 622)
+    async with homes.db.transaction() as session:
+        assert await session.get(DialogState, (cid, "evening_new")) is None
+
+
+async def test_changing_the_title_shows_the_change_and_who_hears_of_it_first(
+    homes: BotCore,
+) -> None:
+    _, staff = await anna_and_an_evening(homes, 623)
+    await staff.presses_data(f"eva:show:{await evening_id(homes)}")
+    await staff.taps("Naam wijzigen")
+    await staff.says("Kerstconcert")
+    assert (
+        "Nieuw voor Familieavond met muziek: Kerstconcert. Klopt dat? Dan krijgt 1 familielid "
+        "bericht." in staff.last_text
+    )
+    await staff.taps("Ja, wijzigen")
+    assert "Gewijzigd. 1 familielid krijgt bericht" in staff.last_text
+    assert "Kerstconcert" in staff.last_text  # the evening's card, changed
 
 
 # ---------------------------------------------------------------- answering

@@ -4,6 +4,7 @@ Dutch working days; forged buttons of other staff, revoked staff and caregivers;
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -215,6 +216,10 @@ async def test_shared_self_check_respite_and_keukentafel_with_its_pdf_for_staff(
     # Every answer of the walk, the summary with all three shared included, is short.
     for index, reply in enumerate(user.replies[-11:]):
         check(reply.messages, f"nl:handover {index}")
+    # What a source shows is its own HTML, not escaped twice.
+    raw = [m.text for r in user.replies[-11:] for m in r.messages]
+    assert any("<b>Voorbereiding keukentafelgesprek</b>" in text for text in raw)
+    assert not any("&lt;" in text or "&amp;" in text for text in raw)
     (request,) = await rows_of(lite, HandoverRequest)
     assert set(request.shared) == {"result", "keukentafel", "respite"}
     assert request.phone == "+31612345678"
@@ -572,3 +577,74 @@ async def test_after_finding_the_steunpunt_the_caregiver_comes_back_with_contact
     save = next(b for b in buttons if "Bewaar als mijn steunpunt" in plain(b.label))
     await other.presses_data(save.data)
     assert [b for m in other.last.messages for row in m.buttons for b in row] == []
+
+
+async def test_two_staff_picking_up_at_once_one_gets_it_and_the_caregiver_hears_once(
+    core: BotCore,
+) -> None:
+    """The second pick-up waits for the first one's row lock and then sees it taken
+    (PostgreSQL; SQLite runs one transaction at a time in a process anyway)."""
+    if not core.db.is_postgres:
+        pytest.skip("SQLite: one writer at a time")
+    await import_example_if_empty(core.db)
+    await staff_user(core, 2131, steunpunt_key=DEN_BOSCH, display_name="Sanne")
+    await staff_user(core, 2132, steunpunt_key=DEN_BOSCH, display_name="Piet")
+    user = await caregiver(core, 2133)
+    await ask(user)
+    async with core.db.transaction() as session:
+        sanne, piet = [m.id for m in await session.scalars(select(StaffMember))]
+        (request,) = await session.scalars(select(HandoverRequest))
+
+    async def pick(member_id: int) -> bool:
+        async with core.db.transaction() as session:
+            _, changed = await requests.pick_up(session, request.id, member_id, core.clock.now())
+            return changed
+
+    async def waiting_for_a_lock() -> bool:
+        async with core.db.engine.connect() as connection:
+            found = await connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+            return bool(found.scalar())
+
+    async with core.db.transaction() as session:
+        _, first = await requests.pick_up(session, request.id, sanne, core.clock.now())
+        second = asyncio.create_task(pick(piet))
+        # Until Piet's transaction waits for Sanne's row lock (or, without it, is done).
+        for _ in range(500):
+            if second.done() or await waiting_for_a_lock():
+                break
+            await asyncio.sleep(0.01)
+        assert not second.done()
+    assert first is True and await second is False
+    news = (await deliver(core))[user.user_id]
+    assert len([n for n in news if "heeft je verzoek opgepakt" in n]) == 1
+
+
+async def test_names_are_shown_as_typed_never_as_markup(lite: BotCore) -> None:
+    staff = await staff_user(lite, 2141, steunpunt_key=DEN_BOSCH, display_name="<b>Sanne</b>")
+    user = await caregiver(lite, 2142, name="Anna&Co")
+    await ask(user)
+    (request,) = await rows_of(lite, HandoverRequest)
+    await staff.presses_data(STAFF_BUTTONS.pack("pick", request.id))
+    assert "Anna&amp;Co" in staff.last.messages[0].text
+    (news,) = (await deliver(lite))[user.user_id]
+    assert "&lt;b&gt;Sanne&lt;/b&gt; van" in news
+    await user.says("/mijnverzoeken")
+    assert "&lt;b&gt;Sanne&lt;/b&gt; neemt contact met je op" in user.last_message.text
+
+
+async def test_without_consent_to_store_answers_the_request_works_on_its_own_yes(
+    lite: BotCore,
+) -> None:
+    await staff_user(lite, 2151, steunpunt_key=DEN_BOSCH)
+    user = CoreUser(lite, 2152, display_name="Anna")
+    await user.says("/start")
+    await user.taps("Nederlands")
+    await user.taps("Nee, liever niet")
+    await save_steunpunt(lite, user)
+    await ask(user, note="Bel me liever niet.")
+    assert "Ik heb het doorgegeven aan" in user.last_text
+    (request,) = await rows_of(lite, HandoverRequest)
+    assert request.status == "sent" and request.note == "Bel me liever niet."

@@ -238,7 +238,12 @@ async def test_a_steunpunt_without_staff_and_forged_buttons_of_other_staff(
     await bert.taps("Ja, vraag het")
     await bert.taps("Ja, ik typ een kort bericht")
     await bert.says("Alleen voor Den Bosch bedoeld.")
-    await bert.taps("Met een bericht via deze bot")
+    await bert.taps("Bel me")
+    fresh(bert)
+    # Someone else's contact card is not his to pass on: asked again; then his own number.
+    await harness.processed(fake.user_sends_contact(bert.user_id, "+31687654321", of_user=999))
+    assert "Tik op de knop onder het invoerveld om je nummer te delen." in fresh(bert)[0]
+    await shares_contact(fake, harness, bert, "+31611112222")
     await bert.taps("Maakt niet uit")
     await bert.taps("Elke werkdag is goed")
     await bert.taps("Ja, geef het door")
@@ -260,3 +265,4 @@ async def test_a_steunpunt_without_staff_and_forged_buttons_of_other_staff(
     assert request is not None and request.status == "sent"
     await sanne.taps("Bekijk het verzoek")
     assert "Alleen voor Den Bosch bedoeld." in sanne.last_text
+    assert "+31611112222" in sanne.last_text and "+31687654321" not in sanne.last_text

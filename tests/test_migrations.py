@@ -83,3 +83,23 @@ async def test_an_unfinished_dialog_keeps_its_place_through_the_upgrade_and_back
     await asyncio.to_thread(command.downgrade, migrate.alembic_config(empty_url), RELEASED)
     rows = await execute(empty_url, "SELECT caregiver_id FROM dialog_state")
     assert len(rows) == 1
+
+
+async def test_notice_drafts_go_and_planned_notices_stay_when_the_wizards_become_dialogs(
+    empty_url: str,
+) -> None:
+    await migrate.upgrade_async(empty_url, "0013")
+    for notice_id, status, step in ((1, "draft", "audience"), (2, "scheduled", "done")):
+        await execute(
+            empty_url,
+            "INSERT INTO broadcast (id, status, step, source_name, sender_name, text_html,"
+            " text_length, audience, municipality_codes, audience_label, recipients, created_at,"
+            " extra) VALUES (:id, :status, :step, 'Steunpunt', 'Sanne', 'Koffie', 6, 'all', '[]',"
+            " 'Iedereen', 0, :now, '{}')",
+            id=notice_id, status=status, step=step, now=NOW,
+        )  # fmt: skip
+    await migrate.upgrade_async(empty_url, "0016")
+    assert await execute(empty_url, "SELECT id, status FROM broadcast") == [(2, "scheduled")]
+    await asyncio.to_thread(command.downgrade, migrate.alembic_config(empty_url), "0013")
+    assert await execute(empty_url, "SELECT id, step FROM broadcast") == [(2, "done")]
+    assert await execute(empty_url, "SELECT count(*) FROM evening_draft") == [(0,)]

@@ -144,10 +144,12 @@ async def test_a_typed_number_is_the_answer_where_the_bot_asks_for_a_number(
     for line in ("/avond_nieuw", "Familieavond met muziek", "12-12 19:30", "Ja, klopt",
                  "de grote zaal", "Met koffie en een koor."):  # fmt: skip
         await chat.say(line)
-    assert out.getvalue().endswith("Typ een getal.\n  [#1] Geen maximum\n  [#2] Stoppen\n")
+    assert out.getvalue().endswith(
+        "Typ een getal.\n  [#1] Geen maximum\n  [#2] ◀ Vorige   [#3] Stoppen\n"
+    )
     await chat.say("2")  # the guest count, not button 2 ("Stoppen" used to throw it all away)
     assert "Klopt alles?" in out.getvalue() and "Hoogstens 2 gasten." in out.getvalue()
-    assert out.getvalue().endswith("  [1] Versturen\n  [2] Stoppen\n")  # plain numbers again
+    assert out.getvalue().endswith("  [1] Versturen\n  [2] ◀ Vorige   [3] Stoppen\n")  # plain
     await chat.say("1")
     assert "Verstuurd." in out.getvalue()
     await chat.say("Link en QR-code voor families")

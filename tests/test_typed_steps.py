@@ -11,14 +11,27 @@ from sqlalchemy import select
 
 from bot.app.dispatch import BotCore
 from bot.clock import FakeClock
-from bot.engine.flow import Event, Outcome, State, advance, button_data, start
+from bot.engine.flow import (
+    NO_HOOKS,
+    Event,
+    Hooks,
+    Outcome,
+    State,
+    advance,
+    button_data,
+    question,
+    render_question,
+    start,
+)
 from bot.engine.flow import _valid as typed_answer
+from bot.engine.output import OutMessage
 from bot.engine.spec import Dialog, DialogError, parse_dialog
 from bot.features import ACTIONS
 from bot.features.checkin.models import CheckinSchedule
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.content import Texts
 from bot.text.dates import local_date
+from bot.text.fields import FieldError
 from bot.text.i18n import MissingTranslation, get_translator
 from bot.transport.terminal import plain
 from tests.conftest import features
@@ -28,12 +41,13 @@ from tests.test_flows import onboarded
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # Monday 23 November 2026, 19:00 in Amsterdam
 
 
-def form(*steps: dict) -> Dialog:
+def form(*steps: dict, **top: object) -> Dialog:
     data = {
         "id": "form",
         "version": 1,
         "title": "Formulier",
         "steps": [*steps, {"id": "done", "type": "end", "action": "questionnaire.result"}],
+        **top,
     }
     return parse_dialog(data, "form.yaml", ACTIONS, [])
 
@@ -63,9 +77,15 @@ def texts() -> Texts:
 class Walk:
     """One caregiver in a dialog of typed steps, without a database."""
 
-    def __init__(self, dialog: Dialog, texts: Texts) -> None:
-        self.dialog, self.texts = dialog, texts
-        self.state: State = start(dialog)
+    def __init__(
+        self,
+        dialog: Dialog,
+        texts: Texts,
+        hooks: Hooks = NO_HOOKS,
+        given: dict[str, str] | None = None,
+    ) -> None:
+        self.dialog, self.texts, self.hooks = dialog, texts, hooks
+        self.state: State = start(dialog, given)
         self.outcome: Outcome | None = None
 
     def says(self, text: str) -> str:
@@ -75,7 +95,7 @@ class Walk:
         return self.send(Event("button", button_data(self.dialog, self.state, token)))
 
     def send(self, event: Event) -> str:
-        self.outcome = advance(self.dialog, self.state, event, self.texts, NOW)
+        self.outcome = advance(self.dialog, self.state, event, self.texts, NOW, self.hooks)
         self.state = self.outcome.state
         return "\n".join(plain(m.text) for m in self.outcome.reply.messages)
 
@@ -251,3 +271,183 @@ async def test_check_ins_pause_until_a_date_and_then_go_on_as_before(
     assert due == [local(2027, 1, 19, 19, 30)]
     await user.says("/checkin")
     assert "gepauzeerd tot en met vrijdag 15 januari 2027" in user.last_text
+
+
+# ---------------------------------------------------------------- what a feature adds
+
+
+def labels(walk: Walk) -> list[str]:
+    assert walk.outcome is not None
+    return [plain(b.label) for row in walk.outcome.reply.messages[-1].buttons for b in row]
+
+
+def test_a_step_text_says_an_earlier_answer_as_people_read_it(texts: Texts) -> None:
+    walk = Walk(
+        form(
+            {"id": "when", "type": "datetime", "text": "Wanneer?"},
+            {"id": "check", "text": "Dat is <b>{when}</b>. Klopt dat?",
+             "options": [{"value": "yes", "label": "Ja, klopt"},
+                         {"value": "no", "label": "Nee, andere datum", "next": "when"}]},
+        ),
+        texts,
+    )  # fmt: skip
+    assert "Dat is donderdag 24 december 2026 om 15:00. Klopt dat?" in walk.says("24-12 15:00")
+    assert "Wanneer?" in walk.taps("1")  # no: asked again
+    assert "Dat is vrijdag 25 december 2026 om 10:00" in walk.says("25-12 10:00")
+    walk.taps("0")
+    assert walk.outcome is not None and walk.outcome.completed
+    assert walk.state.answers["when"] == "2026-12-25T09:00:00+00:00"
+
+
+def test_given_facts_and_a_features_values_fill_texts_and_labels(texts: Texts) -> None:
+    def values(state: State) -> dict[str, str]:
+        return {"summary": f"<b>{len(state.answers.get('title', ''))}</b> tekens"}
+
+    dialog = form(
+        {"id": "title", "type": "text", "text": "Hoe heet het, bij {name}?"},
+        {"id": "place", "type": "text", "text": "Waar? {summary}",
+         "options": [{"value": "here", "label": "Hier ({name})", "typed": "{address}"}]},
+        values=["name", "address", "summary"],
+    )  # fmt: skip
+    given = {"name": "De <Linde>", "address": "Lindelaan 1 & 2"}
+    walk = Walk(dialog, texts, Hooks(values=values), given)
+    first = render_question(dialog, walk.state, texts, walk.hooks)
+    assert first.text == "Hoe heet het, bij De &lt;Linde&gt;?"  # given facts are escaped
+    assert "Waar? 6 tekens" in walk.says("Borrel")  # the feature's HTML as it made it
+    assert labels(walk)[0] == "Hier (De <Linde>)"
+    walk.taps("0")
+    assert walk.state.answers["place"] == "Lindelaan 1 & 2"  # as it is, not escaped
+
+
+def test_a_name_used_in_a_text_must_be_a_step_or_a_declared_value() -> None:
+    with pytest.raises(DialogError, match=r"\{summary\} is no step"):
+        form({"id": "check", "text": "{summary}", "options": [{"value": "a", "label": "A"}]})
+    with pytest.raises(DialogError, match=r"'count' is no step"):
+        form({"id": "x", "text": "X?", "if": "count", "options": [{"value": "a", "label": "A"}]})
+    with pytest.raises(DialogError, match=r"expected a feature's hook"):
+        form({"id": "x", "type": "text", "text": "X?"}, fill="nodot")
+
+
+def test_a_features_check_by_name_refuses_with_its_own_words_or_changes_the_value(
+    texts: Texts,
+) -> None:
+    def weekday(value: str, state: State) -> str:
+        if datetime.fromisoformat(value).astimezone(UTC).weekday() == 6:
+            raise FieldError("stale_button")  # any message of the feature's own
+        return value
+
+    walk = Walk(
+        form(
+            {"id": "when", "type": "datetime", "text": "Wanneer?", "check": "demo.weekday",
+             "max": 30, "errors": {"past": "Die is al geweest.", "too_far": "Te ver: {x}."}},
+            {"id": "name", "type": "text", "text": "Naam?", "check": "demo.upper"},
+        ),
+        texts,
+        Hooks(checks={"demo.weekday": weekday, "demo.upper": lambda value, state: value.upper()}),
+    )  # fmt: skip
+    assert "Die is al geweest." in walk.says("23-11 10:00")  # the step's own word for "past"
+    assert "Te ver: ." in walk.says("1-3 10:00")
+    assert "Die knop hoort bij een eerdere vraag" in walk.says("zondag 29 november 10:00")
+    walk.says("maandag 30 november 10:00")
+    walk.says("anna")
+    assert walk.state.answers["name"] == "ANNA"
+
+
+def test_a_step_or_a_button_is_there_only_if_its_value_is(texts: Texts) -> None:
+    dialog = form(
+        {"id": "text", "type": "text", "text": "Tekst?"},
+        {"id": "audience", "text": "Voor wie?", "if": "steunpunt", "next": "confirm",
+         "options": [{"value": "all", "label": "Iedereen"},
+                     {"value": "pick", "label": "Kies", "if": "several"}]},
+        {"id": "confirm", "text": "Versturen?", "options": [{"value": "ok", "label": "Ja"}]},
+        values=["steunpunt", "several"],
+    )  # fmt: skip
+    location = Walk(dialog, texts, given={"steunpunt": "", "several": ""})
+    assert "Versturen?" in location.says("Hallo")  # no audience step for a location
+    steunpunt = Walk(dialog, texts, given={"steunpunt": "1", "several": ""})
+    assert "Voor wie?" in steunpunt.says("Hallo")
+    assert labels(steunpunt)[:1] == ["Iedereen"] and "Kies" not in labels(steunpunt)
+    assert "Die knop hoort bij een eerdere vraag" in steunpunt.taps("1")  # a hidden button
+    assert steunpunt.state.step == "audience"
+
+
+def test_a_show_hook_puts_a_preview_before_the_question(texts: Texts) -> None:
+    dialog = form(
+        {"id": "text", "type": "text", "text": "Tekst?"},
+        {"id": "confirm", "text": "Versturen?", "show": "demo.preview",
+         "options": [{"value": "ok", "label": "Ja"}]},
+    )  # fmt: skip
+    hooks = Hooks(
+        shows={"demo.preview": lambda state: [OutMessage(f"Zo: {state.answers['text']}")]}
+    )
+    walk = Walk(dialog, texts, hooks)
+    walk.says("Koffie")
+    assert walk.outcome is not None
+    preview, confirm = walk.outcome.reply.messages
+    assert preview.text == "Zo: Koffie" and "Versturen?" in confirm.text
+    assert question(dialog, walk.state, texts, hooks)[0].text == "Zo: Koffie"
+
+
+def test_a_choices_step_picks_several_and_wants_at_least_one(texts: Texts) -> None:
+    dialog = form(
+        {"id": "places", "type": "choices", "options_from": "areas", "button": "Klaar",
+         "error": "Kies eerst minstens één gemeente.", "text": "Welke gemeenten?"},
+        values=["areas"],
+    )  # fmt: skip
+    areas = '[["GM0865", "Vught (2)"], ["GM0757", "Boxtel (1)"]]'
+    walk = Walk(dialog, texts, given={"areas": areas})
+    walk.taps("done")
+    assert walk.outcome is not None and walk.outcome.reply.toast == (
+        "Kies eerst minstens één gemeente."
+    )
+    walk.taps("0")
+    assert walk.outcome is not None and walk.outcome.reply.pressed_label == "Vught (2)"
+    assert labels(walk)[:3] == ["✓ Vught (2)", "Boxtel (1)", "Klaar"]
+    walk.taps("1")
+    walk.taps("0")  # off again
+    walk.taps("done")
+    assert walk.outcome is not None and walk.outcome.completed
+    assert walk.state.answers["places"] == "GM0757"
+
+
+def test_a_text_step_keeps_formatting_and_takes_one_photo_or_document(texts: Texts) -> None:
+    dialog = form(
+        {"id": "text", "type": "text", "text": "Je bericht?", "formatted": True, "attach": True,
+         "max": 50, "next": "confirm"},
+        {"id": "confirm", "text": "Goed?", "options": [{"value": "edit", "label": "Anders",
+                                                       "next": "text"}]},
+    )  # fmt: skip
+    walk = Walk(dialog, texts)
+    assert "Typ nu de tekst die erbij hoort" in walk.send(Event("unsupported", "photo",
+                                                                file_id="PHOTO-1"))  # fmt: skip
+    assert walk.state.step == "text" and walk.state.answers["text_file"] == "photo:PHOTO-1"
+    walk.send(Event("text", "Koffie om tien", html="Koffie om <b>tien</b>"))
+    assert walk.state.answers["text"] == "Koffie om <b>tien</b>"
+    walk.taps("0")  # back to the text
+    assert "Het kan in 50 tekens" in walk.send(Event("unsupported", "document", args="x" * 51,
+                                                     file_id="DOC-1"))  # fmt: skip
+    assert walk.state.answers["text_file"] == "photo:PHOTO-1"  # nothing changed
+    walk.send(Event("unsupported", "document", file_id="DOC-1"))  # no caption: the text stays
+    assert walk.state.answers["text"] == "Koffie om <b>tien</b>"
+    assert walk.state.answers["text_file"] == "document:DOC-1"
+    walk.taps("0")
+    walk.says("1 < 2")  # no formatting: escaped
+    assert walk.state.answers["text"] == "1 &lt; 2"
+    assert "Stuur" not in walk.send(Event("unsupported", "sticker"))  # asked again, kindly
+
+
+def test_stopping_a_dialog_that_prepares_work_forgets_it_with_its_stop_action(
+    texts: Texts,
+) -> None:
+    dialog = form(
+        {"id": "title", "type": "text", "text": "Titel?", "optional": "Geen titel"},
+        on_stop="questionnaire.result",
+        messages={"button_pause": "Stoppen"},
+    )
+    walk = Walk(dialog, texts)
+    first = render_question(dialog, walk.state, texts)
+    assert [plain(b.label) for row in first.buttons for b in row] == ["Geen titel", "Stoppen"]
+    walk.taps("stop")
+    assert walk.outcome is not None and walk.outcome.completed
+    assert walk.outcome.action == "questionnaire.result"
+    assert walk.outcome.reply.pressed_label == "Stoppen"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from bot.app.dispatch import Context
     from bot.config import RetentionPolicy
-    from bot.engine.flow import Event
+    from bot.engine.flow import Event, State
     from bot.engine.output import Button, OutMessage, Reply
 
 Handler = Callable[["Context", "Event"], Awaitable["Reply"]]
@@ -25,6 +25,13 @@ ActionHandler = Callable[..., Awaitable[list["OutMessage"]]]
 ScheduledHandler = Callable[..., Awaitable["OutMessage | None"]]
 InputHandler = Callable[["Context", "Event"], Awaitable["Reply | None"]]
 HelpCard = Callable[["Context"], Awaitable["OutMessage | None"]]
+# Hooks of dialog files, bound to one update's context (see `bot.engine.flow.Hooks`): a check
+# of a typed answer, (value, state) -> value; the `{values}` of step texts, state -> values; a
+# guard, asked before every input of its dialog.
+DialogCheck = Callable[["Context"], Callable[[str, "State"], str]]
+DialogFill = Callable[["Context"], Callable[["State"], Mapping[str, str]]]
+DialogGuard = Callable[["Context", "State"], Awaitable[bool]]
+DialogShow = Callable[["Context"], Callable[["State"], list["OutMessage"]]]
 StaffCheck = Callable[["Context"], Awaitable[bool]]
 # What a feature offers at a moment another feature reached: (ctx, moment, answers) -> buttons.
 Suggestion = Callable[["Context", str, Mapping[str, str]], Awaitable[list["Button"]]]
@@ -145,8 +152,9 @@ class ShareSource:
     a request for contact (the warm handover), without the handover importing that feature.
 
     `latest(ctx)` gives the data to keep with the request (JSON-ready; None: nothing to share);
-    `describe(ctx, data)` says in `ctx`'s language what the steunpunt sees (a few short lines,
-    HTML-escaped); `document(ctx, data)`, when given, makes it a file too (the keukentafel PDF).
+    `describe(ctx, data)` says in `ctx`'s language what the steunpunt sees (a few short lines of
+    HTML, with what the caregiver typed escaped); `document(ctx, data)`, when given, makes it a
+    file too (the keukentafel PDF).
     The question "Mag het steunpunt dit zien?" names it with the handover's own text
     (`share_<name>` in dialogs/handover.yaml).
 
@@ -214,6 +222,12 @@ class Registry:
     side_commands: set[str] = field(default_factory=set)
     menu: list[MenuEntry] = field(default_factory=list)
     actions: Claims[ActionHandler] = field(init=False)  # dialog end actions
+    # What dialog files name as `check: feature.name`, `fill:`, `guard:` and `show:` (`load`
+    # refuses a dialog naming one nobody registered).
+    checks: Claims[DialogCheck] = field(init=False)
+    fills: Claims[DialogFill] = field(init=False)
+    guards: Claims[DialogGuard] = field(init=False)
+    shows: Claims[DialogShow] = field(init=False)
     # Builds the message of a due `ScheduledMessage` by its kind (see `bot.jobs.scheduled`).
     scheduled: Claims[ScheduledHandler] = field(init=False)
     # Kinds of scheduled messages the caregiver asked for on their own, apart from the consent to
@@ -253,6 +267,10 @@ class Registry:
         self.commands = Claims("command", self)
         self.buttons = Claims("button prefix", self)
         self.actions = Claims("dialog action", self)
+        self.checks = Claims("dialog check", self)
+        self.fills = Claims("dialog fill", self)
+        self.guards = Claims("dialog guard", self)
+        self.shows = Claims("dialog show", self)
         self.scheduled = Claims("scheduled kind", self)
         self.inputs = Claims("input owner", self)
         self.start_payloads = Claims("start payload", self)

@@ -329,7 +329,7 @@ async def _notice(db: Database, clock: Clock, args: argparse.Namespace, out: Tex
         return 0
     async with db.transaction() as session:
         found = await session.get(Broadcast, args.notice_id, with_for_update=True)
-        if found is None or found.status == "draft":
+        if found is None:
             raise staff.StaffError(f"no notice with id {args.notice_id} (see: notice list)")
         if found.status not in OPEN_NOTICES:
             raise staff.StaffError(f"notice {args.notice_id} is {found.status} already")

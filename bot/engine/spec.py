@@ -7,8 +7,9 @@ stay Dutch source strings here; they are translated when rendered.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ from bot.text.fields import CHECKS
 
 DIALOGS_DIR = Path(__file__).resolve().parent.parent.parent / "dialogs"
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# A hook a feature provides (a check, the values of step texts, a guard): "feature.name".
+HOOK_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 # Steps that take what the caregiver types (or shares), validated, with back and stop.
 TYPED_STEPS = ("text", "number", "date", "time", "datetime", "location", "contact")
-STEP_TYPES = ("choice", "end", *TYPED_STEPS)
+# "choices": pick one or more of several buttons, then the step's `button` ("Klaar").
+STEP_TYPES = ("choice", "choices", "end", *TYPED_STEPS)
 TEXT_MAX = 500
 
 
@@ -37,6 +41,8 @@ class Option:
     urgent: bool = False
     # On a typed step: the typed answer this button stands for ("19:30" for "Avond (19:30)").
     typed: str = ""
+    # Shown only when this value is not empty (an answer, a given fact or a filled value).
+    when: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,23 @@ class Step:
     takes text, a number, a date, a time, a date and time, a location or a contact.
 
     Typed steps: `min`/`max` bound a number, the length of a text (default at most 500) or a
-    date in days from today; `optional` adds a skip button (the answer is then ""); `options`
-    are shortcut buttons, each standing for a typed answer (`typed`); `error` replaces the
-    general re-ask when the input does not fit. A text step may name a `check` from
-    `bot.text.fields.CHECKS` (`phone_nl`, `https_url`, `email`): after the length bounds, the
-    check turns the text into the value stored ("073-1234567" -> "+31731234567") or asks again
-    with its own message ("Dat is geen Nederlands telefoonnummer...")."""
+    date in days from today; `optional` adds a skip button (the answer is then ""; `skip` is
+    its label when the YAML gives `optional` a text); `options` are shortcut buttons, each
+    standing for a typed answer (`typed`); `error` replaces the general re-ask when the input
+    does not fit, `errors` does so per reason (`past`, `too_far`, `weekday_mismatch`, `number`,
+    `range`, ... : the engine's message key without `typed_<type>_`).
+
+    A text step may name a `check` from `bot.text.fields.CHECKS` (`phone_nl`, `https_url`,
+    `email`): after the length bounds, the check turns the text into the value stored
+    ("073-1234567" -> "+31731234567") or asks again with its own message ("Dat is geen
+    Nederlands telefoonnummer..."). Any typed step may name a feature's check instead
+    (`feature.name`, `Registry.checks`): it gets the parsed value ("2026-12-24T14:00:00+00:00")
+    and the state, and returns the value or raises `FieldError`.
+
+    Texts, labels and shortcut answers may hold `{name}`: an earlier answer (shown as its step
+    type reads: a date as "donderdag 24 december 2026"), a value the feature gave at the start
+    (`State.given`) or one its `fill` computes; every name must be a step id or be declared in
+    the dialog's `values`."""
 
     id: str
     type: str
@@ -63,11 +80,28 @@ class Step:
     optional: bool = False
     error: str = ""
     button: str = ""  # location and contact steps: the label of the share button
-    check: str = ""  # text steps: the name of a check in bot.text.fields.CHECKS
+    check: str = ""  # a check in bot.text.fields.CHECKS (text steps) or a feature's check
+    errors: Mapping[str, str] = field(default_factory=dict)
+    skip: str = ""  # the skip button's label, when not the general one
+    # Asked only when this value is not empty (an answer, a given fact or a filled value);
+    # otherwise the dialog goes on to the step after it.
+    when: str = ""
+    # A feature's hook (`Registry.shows`): messages shown before the question (a preview).
+    show: str = ""
+    # Text steps: keep the formatting typed (Telegram HTML, `Event.html`); take one photo or
+    # document whose caption is the text (the file is the answer `<step id>_file`).
+    formatted: bool = False
+    attach: bool = False
+    # A "choices" step: its buttons are the given fact of this name (a JSON list of
+    # [value, label]) instead of `options`.
+    options_from: str = ""
 
     @property
     def typed(self) -> bool:
         return self.type in TYPED_STEPS
+
+    def options_texts(self) -> list[str]:
+        return [text for o in self.options for text in (o.label, o.typed)]
 
 
 @dataclass(frozen=True)
@@ -100,6 +134,20 @@ class Dialog:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # Who has not consented may still go through it "alleen bekijken": nothing is stored.
     view_only: bool = False
+    # False for a dialog that prepares work (a staff member's notice or evening): its answers
+    # are no caregiver's answers (no run, no `Answer` rows); its end actions store what counts.
+    keeps_answers: bool = True
+    # The action run when "stop" ends the dialog, its answers forgotten (instead of pausing
+    # with the answers kept, to resume later).
+    on_stop: str | None = None
+    # A feature's hook (`Registry.guards`) asked before every input: may this person still go
+    # on (e.g. still staff of the location)? When not, the dialog is closed, nothing done. It
+    # may take the facts it gave again (`State.given`: how many a notice reaches now).
+    guard: str | None = None
+    # A feature's hook (`Registry.fills`) giving the `{values}` of step texts it computes.
+    fill: str | None = None
+    # Names step texts may use besides step ids: given at the start or computed by `fill`.
+    values: tuple[str, ...] = ()
 
     @property
     def start(self) -> str:
@@ -191,6 +239,10 @@ def _options(
         if not isinstance(typed, str):
             check.fail(f"{p}.typed", "expected a text")
             typed = ""
+        when = item.get("if", "")
+        if not isinstance(when, str):
+            check.fail(f"{p}.if", "expected the name of a value")
+            when = ""
         options.append(
             Option(
                 value=check.ident(item, "value", p),
@@ -199,6 +251,7 @@ def _options(
                 next=item.get("next"),
                 urgent=urgent,
                 typed=typed.strip(),
+                when=when,
             )
         )
     values = [o.value for o in options]
@@ -240,16 +293,34 @@ def _typed_step(
             check.fail(f"{path}.options[{i}]", f"a {step_type} step has no shortcut buttons")
         elif not option.typed:
             check.fail(f"{path}.options[{i}].typed", "expected the typed answer this button means")
-    optional = raw.get("optional", False)
+    optional: Any = raw.get("optional", False)
+    skip = ""
+    if isinstance(optional, str) and optional.strip():
+        skip, optional = optional.strip(), True
     if not isinstance(optional, bool):
-        check.fail(f"{path}.optional", "expected true or false")
+        check.fail(f"{path}.optional", "expected true or false, or the skip button's label")
         optional = False
     button = check.text(raw, "button", path, required=step_type in ("location", "contact"))
     value_check = raw.get("check", "")
-    if value_check and step_type != "text":
-        check.fail(f"{path}.check", "only a text step has a check")
+    if not isinstance(value_check, str):
+        check.fail(f"{path}.check", "expected the name of a check")
+        value_check = ""
+    elif HOOK_RE.match(value_check):
+        if step_type in ("location", "contact"):
+            check.fail(f"{path}.check", f"a {step_type} step has no check")
+    elif value_check and step_type != "text":
+        check.fail(f"{path}.check", "only a text step has a check of bot.text.fields")
     elif value_check not in ("", *CHECKS):
-        check.fail(f"{path}.check", f"unknown check {value_check!r} (known: {', '.join(CHECKS)})")
+        check.fail(
+            f"{path}.check",
+            f"unknown check {value_check!r} (known: {', '.join(CHECKS)}, or feature.name)",
+        )
+    errors = raw.get("errors") or {}
+    if not isinstance(errors, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in errors.items()
+    ):
+        check.fail(f"{path}.errors", "expected a mapping of reason -> text")
+        errors = {}
     return Step(
         id=step_id,
         type=step_type,
@@ -261,8 +332,58 @@ def _typed_step(
         optional=optional,
         error=check.text(raw, "error", path, required=False),
         button=button,
-        check=value_check if isinstance(value_check, str) else "",
+        check=value_check,
+        errors={k: v.strip() for k, v in errors.items()},
+        skip=skip,
     )
+
+
+def _choices_step(
+    raw: Mapping[str, Any], step_id: str, path: str, answer_sets: Mapping[str, Any], check: Checker
+) -> Step:
+    options_from = raw.get("options_from", "")
+    if not isinstance(options_from, str):
+        check.fail(f"{path}.options_from", "expected the name of a given fact")
+        options_from = ""
+    options = (
+        () if options_from else _options(raw.get("options"), f"{path}.options", answer_sets, check)
+    )
+    low = _bound(raw, "min", path, check)
+    return Step(
+        id=step_id,
+        type="choices",
+        text=check.text(raw, "text", path),
+        options=options,
+        next=raw.get("next"),
+        min=1 if low is None else low,
+        button=check.text(raw, "button", path),
+        error=check.text(raw, "error", path, required=False),
+        options_from=options_from,
+    )
+
+
+def _common(step: Step, raw: Mapping[str, Any], path: str, check: Checker) -> Step:
+    """What any asking step may have: `if` (asked only then), `show` (a preview first), and
+    on text steps `formatted` and `attach`."""
+    if step.type == "end":
+        return step
+    when, show = raw.get("if", ""), raw.get("show", "")
+    if not isinstance(when, str):
+        check.fail(f"{path}.if", "expected the name of a value")
+        when = ""
+    if not isinstance(show, str) or (show and not HOOK_RE.match(show)):
+        check.fail(
+            f"{path}.show", f"expected a feature's hook like 'broadcast.preview', got {show!r}"
+        )
+        show = ""
+    flags = []
+    for key in ("formatted", "attach"):
+        flag = raw.get(key, False)
+        if not isinstance(flag, bool) or (flag and step.type != "text"):
+            check.fail(f"{path}.{key}", "only a text step has it, true or false")
+            flag = False
+        flags.append(flag)
+    return replace(step, when=when, show=show, formatted=flags[0], attach=flags[1])
 
 
 def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Iterable[str]) -> Dialog:
@@ -309,6 +430,8 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                 options=_options(raw.get("options"), f"{path}.options", answer_sets, check),
                 next=raw.get("next"),
             )
+        elif step_type == "choices":
+            step = _choices_step(raw, step_id, path, answer_sets, check)
         elif step_type in TYPED_STEPS:
             step = _typed_step(raw, step_id, step_type, path, answer_sets, check)
         else:
@@ -319,6 +442,7 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                     f"unknown action {action!r} (known: {', '.join(sorted(known_actions))})",
                 )
             step = Step(id=step_id, type="end", action=action)
+        step = _common(step, raw, path, check)
         steps[step_id] = step
         order.append(step_id)
     # Every jump must land on a step of this dialog, and the dialog must be able to end.
@@ -330,6 +454,25 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
                 check.fail(f"steps[{i}]", f"'next' points to unknown step {target!r}")
     if order and steps[order[-1]].type != "end":
         check.fail(f"steps[{len(order) - 1}]", "the last step must be of type 'end'")
+    values = data.get("values") or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        check.fail("values", "expected a list of names")
+        values = []
+    hooks = {}
+    for key in ("guard", "fill"):
+        hook = data.get(key)
+        if hook is not None and not (isinstance(hook, str) and HOOK_RE.match(hook)):
+            check.fail(key, f"expected a feature's hook like 'evenings.draft', got {hook!r}")
+            hook = None
+        hooks[key] = hook
+    on_stop = data.get("on_stop")
+    if on_stop is not None and on_stop not in known_actions:
+        check.fail("on_stop", f"unknown action {on_stop!r}")
+    _check_placeholders(steps, order, set(values), check)
+    intro = data.get("intro")
+    if isinstance(intro, str):
+        for name in sorted(placeholders(intro) - set(steps) - set(values)):
+            check.fail("intro", f"{{{name}}} is no step and not in the dialog's 'values'")
 
     messages = data.get("messages") or {}
     if not isinstance(messages, dict) or not all(isinstance(v, str) for v in messages.values()):
@@ -345,6 +488,11 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
         intro=check.text(data, "intro", "", required=False),
         requires_consent=bool(data.get("requires_consent", True)),
         view_only=bool(data.get("view_only", False)),
+        keeps_answers=bool(data.get("keeps_answers", True)),
+        on_stop=on_stop,
+        guard=hooks["guard"],
+        fill=hooks["fill"],
+        values=tuple(values),
         progress=bool(data.get("progress", False)),
         steps=steps,
         order=tuple(order),
@@ -361,8 +509,34 @@ def parse_dialog(data: Any, source: str, actions: Iterable[str], contacts: Itera
 
 _KNOWN_KEYS = {
     "id", "version", "command", "title", "intro", "requires_consent", "view_only", "progress",
-    "steps", "answer_sets", "messages", "menu", "scoring",
+    "steps", "answer_sets", "messages", "menu", "scoring", "keeps_answers", "on_stop", "guard",
+    "fill", "values",
 }  # fmt: skip
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{names}` a text fills in ("Dat is {starts_at}." -> {"starts_at"})."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return {"<unbalanced braces>"}
+
+
+def _check_placeholders(
+    steps: Mapping[str, Step], order: list[str], values: set[str], check: Checker
+) -> None:
+    """Every `{name}` in a step's texts, and every name its `if`s and `options_from` read, is
+    a step of the dialog or a declared value."""
+    known = set(steps) | values
+    for i, step_id in enumerate(order):
+        step = steps[step_id]
+        texts = [step.text, step.error, step.skip, *step.options_texts()]
+        for text in texts:
+            for name in sorted(placeholders(text) - known):
+                check.fail(f"steps[{i}]", f"{{{name}}} is no step and not in the dialog's 'values'")
+        conditions = [step.when, step.options_from, *(o.when for o in step.options)]
+        for name in sorted({c for c in conditions if c} - known):
+            check.fail(f"steps[{i}]", f"{name!r} is no step and not in the dialog's 'values'")
 
 
 def _bands(raw: Any, dialog: Dialog, contacts: set[str], check: Checker) -> tuple[Band, ...]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy import true
 
-from bot.app.registry import MenuEntry, PersonalData, Registry
+from bot.app.registry import MenuEntry, PersonalData, Registry, RegistryConflict
 from bot.db.console import ConsoleSession
 from bot.db.models import Base, OpenStep
 from bot.engine.spec import DIALOGS_DIR
@@ -16,6 +16,7 @@ from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
 from bot.features.evenings import console as evenings_console
 from bot.features.evenings import families as evenings
+from bot.features.evenings import staff as evenings_staff
 from bot.features.handover import console as handover_console
 from bot.features.handover import handlers as handover
 from bot.features.kitchentable import handlers as kitchentable
@@ -44,6 +45,12 @@ ACTIONS = (
     steunpunt_card.PREVIEW_ACTION,
     steunpunt_card.MUNICIPALITY_ACTION,
     kitchentable.SUMMARY_ACTION,
+    evenings_staff.CREATE_ACTION,
+    evenings_staff.APPLY_ACTION,
+    evenings_staff.STOPPED_ACTION,
+    broadcast.SEND_ACTION,
+    broadcast.SCHEDULE_ACTION,
+    broadcast.STOPPED_ACTION,
     handover.SUMMARY_ACTION,
 )
 
@@ -82,8 +89,25 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
     registry.staff_menu.append(MenuEntry("console", "console_menu", 5, web_app="/console/"))
     _core_personal_data(registry)
     registry.check()
+    _check_dialog_hooks(content, registry)
     registry.check_personal_data(Base.metadata)
     return content, registry
+
+
+def _check_dialog_hooks(content: Content, registry: Registry) -> None:
+    """Every check, fill, guard and show a dialog file names is provided by a feature."""
+    problems = []
+    for dialog in content.dialogs.values():
+        named: list[tuple[str, str | None, Mapping[str, object]]] = [
+            ("check", s.check, registry.checks) for s in dialog.steps.values()
+        ]
+        named += [("show", s.show, registry.shows) for s in dialog.steps.values()]
+        named += [("fill", dialog.fill, registry.fills), ("guard", dialog.guard, registry.guards)]
+        for kind, name, provided in named:
+            if name and "." in name and name not in provided:
+                problems.append(f"{dialog.source}: {kind} {name!r} is provided by no feature")
+    if problems:
+        raise RegistryConflict("; ".join(problems))
 
 
 def _core_personal_data(registry: Registry) -> None:

@@ -44,10 +44,13 @@ TRANSLATABLE_KEYS = frozenset(
         "prompt",
         "note",
         "done",
+        "optional",
     }
 )
-# Every string anywhere below this key is a text (shared and per-dialog messages).
+# Every string anywhere below these keys is a text (shared and per-dialog messages, a typed
+# step's texts per reason).
 MESSAGES_KEY = "messages"
+ALL_KEYS = frozenset({MESSAGES_KEY, "errors"})
 
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -69,7 +72,7 @@ def _walk(node: yaml.Node, path: str, scope: _Scope) -> Iterator[tuple[yaml.Node
     elif isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else ""
-            if scope is _Scope.ALL or name == MESSAGES_KEY:
+            if scope is _Scope.ALL or name in ALL_KEYS:
                 inner = _Scope.ALL
             elif name in TRANSLATABLE_KEYS:
                 inner = _Scope.VALUE

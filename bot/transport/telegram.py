@@ -76,6 +76,11 @@ def to_event(update: Update) -> Event | None:
             "location", latitude=message.location.latitude, longitude=message.location.longitude
         )
     if message.contact is not None:
+        # Only the sender's own number (Telegram's contact button sends that): a contact card of
+        # someone else is not theirs to pass on.
+        sender = message.from_user.id if message.from_user is not None else None
+        if message.contact.user_id is None or message.contact.user_id != sender:
+            return Event("unsupported", "contact")
         return Event("contact", clean(message.contact.phone_number or ""))
     kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
     file_id = ""

@@ -3,47 +3,50 @@ chooses the audience, previews it exactly as caregivers get it, and sends it now
 time; `/berichten` lists the notices of my steunpunt or location, with a stop button for those
 still going out. Caregivers switch notices per source on or off with `/meldingen`.
 
-The draft is a `Broadcast` row (status "draft"), so composing survives a restart. Every action
-checks again that the acting staff member still holds the scope of the row. Delivery:
-`bot.features.broadcast.delivery`.
+Writing a notice is the dialog `dialogs/broadcast_notice.yaml`, run by the engine: the draft is
+its `dialog_state` (so composing survives a restart), and the `Broadcast` row is made when it is
+sent or planned. Every step checks again that the writer still holds the membership the draft
+is written under (its guard). Delivery: `bot.features.broadcast.delivery`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from html import escape
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, Context
-from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry
+from bot.app.registry import MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
-from bot.app.router import close_step, open_step
 from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
+from bot.db.models import DialogState
 from bot.db.session import rowcount
 from bot.db.staff import Location, LocationSubscription, StaffMember
 from bot.engine.codec import ButtonCodec
-from bot.engine.flow import Event
+from bot.engine.flow import Event, State, file_key
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
+from bot.engine.spec import Dialog
 from bot.features.broadcast import delivery
 from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOptOut
-from bot.text.dates import WhenError, parse_datetime
+from bot.features.questionnaire.handlers import open_dialog
+from bot.jobs.scheduled import in_quiet_hours
+from bot.text.content import Texts
+from bot.text.fields import FieldError
 from bot.transport.sender import Sender
 from bot.transport.terminal import plain
 
-# Staff buttons: bc:<action>:<broadcast id>, and bc:mt:<broadcast id>:<municipality code>.
-BUTTONS = ButtonCodec(
-    "bc",
-    {
-        **{action: (int,) for action in ("scope", "cancel", "stop", "edit", "all", "mun",
-                                         "mdone", "now", "later", "aud")},
-        "mt": (int, str),
-    },
-)  # fmt: skip
-# The open step while a notice's text or sending time is typed.
-DRAFT_STEP = "broadcast.draft"
-DRAFT_STEP_TTL = timedelta(hours=24)
+# Staff buttons: bc:scope:<staff member id> (a new notice for that membership) and
+# bc:cancel:<broadcast id>; writing a notice is the dialog file dialogs/broadcast_notice.yaml.
+BUTTONS = ButtonCodec("bc", {"scope": (int,), "cancel": (int,)})
+DIALOG, TEXT_STEP = "notice", "text"
+SEND_ACTION, SCHEDULE_ACTION, STOPPED_ACTION = (
+    "broadcast.send",
+    "broadcast.schedule",
+    "broadcast.stopped",
+)
 # Caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>, a notice source on or off.
 NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,)})
 LIST_LENGTH = 5
@@ -61,30 +64,54 @@ async def active_scope(ctx: Context, broadcast: Broadcast) -> Scope | None:
     return None
 
 
-async def my_draft(ctx: Context, broadcast_id: int | None = None) -> Broadcast | None:
-    """This staff member's draft (the given one, or the open one), still within their scope."""
-    query = select(Broadcast).where(
-        Broadcast.status == "draft", Broadcast.sender_caregiver_id == ctx.caregiver.id
+async def _scope_of(ctx: Context, state: State) -> Scope | None:
+    """The membership the draft is written under, while it is still active."""
+    member_id = int(state.given["member_id"])
+    return next((s for s in await scopes_of(ctx) if s.member_id == member_id), None)
+
+
+# ---------------------------------------------------------------- counting
+
+
+async def municipality_counts(
+    session: AsyncSession, steunpunt_key: str
+) -> list[tuple[str, str, int]]:
+    """(code, name, reachable caregivers) of every municipality the steunpunt serves."""
+    return await delivery.municipality_counts(session, steunpunt_key)
+
+
+async def _counts(session: AsyncSession, given: dict[str, str]) -> dict[str, str]:
+    """How many the notice can reach: everyone of the scope (`count_all`) and, for a steunpunt,
+    per municipality it serves (`areas`: the buttons, `area_facts`: code, name, count)."""
+    steunpunt_key, location_id = given["steunpunt_key"] or None, given["location_id"] or None
+    every = Broadcast(
+        steunpunt_key=steunpunt_key,
+        location_id=int(location_id) if location_id else None,
+        audience="location" if location_id else "all",
+        municipality_codes=[],
     )
-    if broadcast_id is not None:
-        query = query.where(Broadcast.id == broadcast_id)
-    draft = (await ctx.session.scalars(query.order_by(Broadcast.id.desc()).limit(1))).first()
-    if draft is None or await active_scope(ctx, draft) is None:
-        return None
-    return draft
+    counts = {"count_all": str(await delivery.count_audience(session, every))}
+    if steunpunt_key is not None:
+        facts = await municipality_counts(session, steunpunt_key)
+        counts["areas"] = json.dumps([[code, f"{name} ({n})"] for code, name, n in facts])
+        counts["area_facts"] = json.dumps(facts)
+        counts["several_areas"] = "1" if len(facts) > 1 else ""
+    return counts
 
 
-# ---------------------------------------------------------------- composing
+# ---------------------------------------------------------------- composing (a dialog file)
 
 
 async def on_compose(ctx: Context, event: Event) -> Reply:
     """`/bericht`: continue the open draft, or start one (asking for whom when staff of two)."""
-    draft = await my_draft(ctx)
-    if draft is not None:
-        return await show_step(ctx, draft)
+    dialog = ctx.content.dialogs[DIALOG]
+    row = await ctx.session.get(DialogState, (ctx.caregiver.id, DIALOG))
+    if row is not None and row.dialog_version == dialog.version:
+        if await still_scope(ctx, State.from_json(DIALOG, dialog.version, row.data)):
+            return await open_dialog(ctx, dialog)
     scopes = await scopes_of(ctx)
     if len(scopes) == 1:
-        return await show_step(ctx, await new_draft(ctx, scopes[0]))
+        return await start_draft(ctx, scopes[0])
     buttons = [
         Button(
             await scope_name(ctx.session, s.steunpunt_key, s.location_id),
@@ -95,331 +122,195 @@ async def on_compose(ctx: Context, event: Event) -> Reply:
     return Reply().add(OutMessage(ctx.texts.get("notice_choose_scope"), rows(*buttons)))
 
 
-async def new_draft(ctx: Context, scope: Scope) -> Broadcast:
-    member = await ctx.session.get(StaffMember, scope.member_id)
-    draft = Broadcast(
-        status="draft",
-        step="text",
-        steunpunt_key=scope.steunpunt_key,
-        location_id=scope.location_id,
-        source_name=await scope_name(ctx.session, scope.steunpunt_key, scope.location_id),
-        sender_member_id=scope.member_id,
-        sender_caregiver_id=ctx.caregiver.id,
-        sender_name=(member.display_name if member else "") or ctx.display_name,
-        text_html="",
-        text_length=0,
-        audience="location" if scope.location_id is not None else "all",
-        municipality_codes=[],
-        audience_label="",
-        recipients=0,
-        created_at=ctx.now,
-        report_chat_id=ctx.caregiver.chat_id,
-        extra={},
+async def start_draft(ctx: Context, scope: Scope) -> Reply:
+    given = {
+        "member_id": str(scope.member_id),
+        "steunpunt_key": scope.steunpunt_key or "",
+        "location_id": str(scope.location_id) if scope.location_id is not None else "",
+        "steunpunt": "1" if scope.steunpunt_key else "",
+        "source": await scope_name(ctx.session, scope.steunpunt_key, scope.location_id),
+    }
+    given.update(await _counts(ctx.session, given))
+    return await open_dialog(ctx, ctx.content.dialogs[DIALOG], given=given, fresh=True)
+
+
+async def still_scope(ctx: Context, state: State) -> bool:
+    """Guard: the writer is still staff of the draft's steunpunt or location; the counts are
+    taken again, so the preview shows how many it reaches now."""
+    if await _scope_of(ctx, state) is None:
+        return False
+    state.given.update(await _counts(ctx.session, state.given))
+    return True
+
+
+def _file(state: State) -> tuple[str | None, str | None]:
+    """(media kind, file id) of the draft's photo or document, if it has one."""
+    kind, _, file_id = state.answers.get(file_key(TEXT_STEP), "").partition(":")
+    return (kind, file_id) if kind else (None, None)
+
+
+def _draft(state: State) -> Broadcast:
+    """The notice as the answers so far make it (unsaved: for the preview and the counts)."""
+    given, answers = state.given, state.answers
+    kind, file_id = _file(state)
+    audience = "location" if given["location_id"] else "all"
+    if answers.get("audience") == "pick":
+        audience = "municipalities"
+    codes = [c for c in answers.get("municipalities", "").split(",") if c]
+    return Broadcast(
+        steunpunt_key=given["steunpunt_key"] or None,
+        location_id=int(given["location_id"]) if given["location_id"] else None,
+        source_name=given["source"],
+        text_html=answers.get(TEXT_STEP, ""),
+        media_kind=kind,
+        media_file_id=file_id,
+        audience=audience,
+        municipality_codes=codes if audience == "municipalities" else [],
     )
+
+
+def _reach(state: State, draft: Broadcast) -> int:
+    """How many the draft reaches, from the counts taken (the municipalities' sum: each
+    caregiver has one municipality)."""
+    if draft.audience != "municipalities":
+        return int(state.given["count_all"])
+    facts = json.loads(state.given.get("area_facts") or "[]")
+    chosen = set(draft.municipality_codes or [])
+    return sum(int(n) for code, _, n in facts if code in chosen)
+
+
+def audience_label(texts: Texts, state: State, draft: Broadcast) -> str:
+    if draft.location_id is not None:
+        return texts.get("notice_audience_label_location", source=draft.source_name)
+    if draft.audience == "municipalities":
+        facts = json.loads(state.given.get("area_facts") or "[]")
+        chosen = set(draft.municipality_codes or [])
+        names = [name for code, name, _ in facts if code in chosen]
+        return texts.get("notice_audience_label_municipalities", names=", ".join(names))
+    return texts.get("notice_audience_label_all", source=draft.source_name)
+
+
+def draft_values(ctx: Context) -> Callable[[State], Mapping[str, str]]:
+    """Fill: `reachable` (anyone to send it to) and `confirm`, how many get it and who."""
+
+    def values(state: State) -> Mapping[str, str]:
+        draft = _draft(state)
+        count = _reach(state, draft)
+        if not count:
+            return {"reachable": "", "confirm": ctx.texts.get("notice_nobody")}
+        label = plain(audience_label(ctx.texts, state, draft))
+        confirm = ctx.texts.get_n("notice_confirm", count, count=count, audience=label)
+        return {"reachable": "1", "confirm": confirm}
+
+    return values
+
+
+def preview(ctx: Context) -> Callable[[State], list[OutMessage]]:
+    """Show: the notice exactly as caregivers get it."""
+
+    def messages(state: State) -> list[OutMessage]:
+        notice = delivery.notice_message(ctx.texts, _draft(state))
+        return [OutMessage(ctx.texts.get("notice_preview_intro")), notice]
+
+    return messages
+
+
+def fits(ctx: Context) -> Callable[[str, State], str]:
+    """Check of the text: with the header and footer it fits one Telegram message (a caption,
+    with a photo or document)."""
+
+    def check(value: str, state: State) -> str:
+        length = len(plain(value))
+        limit = delivery.text_limit(ctx.core, state.given["source"], _file(state)[0] is not None)
+        if length > limit:
+            raise FieldError("typed_text_long", {"length": length, "max": limit})
+        return value
+
+    return check
+
+
+def daytime(ctx: Context) -> Callable[[str, State], str]:
+    """Check of the moment: not at night (22:00-08:00)."""
+
+    def check(value: str, state: State) -> str:
+        if in_quiet_hours(datetime.fromisoformat(value)):
+            raise FieldError("notice_time_quiet")
+        return value
+
+    return check
+
+
+async def _stored(ctx: Context, state: State) -> Broadcast | None:
+    """The finished draft as a notice row (status scheduled), when its writer is still staff."""
+    scope = await _scope_of(ctx, state)
+    if scope is None:
+        return None
+    member = await ctx.session.get(StaffMember, scope.member_id)
+    draft = _draft(state)
+    draft.status, draft.sender_member_id = "scheduled", scope.member_id
+    draft.sender_caregiver_id, draft.report_chat_id = ctx.caregiver.id, ctx.caregiver.chat_id
+    draft.sender_name = (member.display_name if member else "") or ctx.display_name
+    draft.text_length = len(plain(draft.text_html))
+    draft.audience_label = plain(audience_label(ctx.texts, state, draft))[:400]
+    draft.recipients, draft.created_at, draft.extra = 0, ctx.now, {}
     ctx.session.add(draft)
-    await ctx.session.flush()
     return draft
 
 
-def stop_button(ctx: Context, draft: Broadcast) -> Button:
-    return Button(ctx.texts.get("notice_stop"), BUTTONS.pack("stop", draft.id))
-
-
-async def show_step(ctx: Context, draft: Broadcast) -> Reply:
+async def send_now(ctx: Context, dialog: Dialog, run: object, state: State) -> list[OutMessage]:
+    """End action "Nu versturen": start now (the audience is computed and stored in this
+    transaction), or at 08:00 when it is night."""
+    notice = await _stored(ctx, state)
+    if notice is None:
+        return [ctx.menu_message("finished_button")]
     texts = ctx.texts
-    if draft.step in ("text", "time") or not draft.text_html:
-        # The one open step: typed text now belongs to this draft, until something else starts.
-        await open_step(ctx, DRAFT_STEP, ("text", "unsupported"), DRAFT_STEP_TTL)
-    if draft.step == "text" or not draft.text_html:
-        draft.step = "text"
-        return Reply().add(
-            OutMessage(
-                texts.get("notice_ask_text", source=draft.source_name),
-                rows(stop_button(ctx, draft)),
-                expects="text",
-            )
-        )
-    if draft.step == "time":
-        stop = rows(stop_button(ctx, draft))
-        return Reply().add(OutMessage(texts.get("notice_ask_time"), stop, expects="datetime"))
-    if draft.step == "municipalities":
-        return Reply().add(await municipality_question(ctx, draft))
-    if draft.step == "audience":
-        return await audience_question(ctx, draft)
-    return await preview(ctx, draft)
+    count, held_until = await delivery.send_now(ctx.session, notice, ctx.now)
+    if held_until is not None:
+        when = texts.translator.format_datetime(held_until)
+        return [staff_menu(ctx, texts.get("notice_held_until_morning", when=when))]
+    return [OutMessage(texts.get_n("notice_sending", count or 0, count=count or 0))]
 
 
-async def on_stop_word(ctx: Context, event: Event) -> Reply:
-    """ "stop" typed while writing a notice: the draft goes, as with its Stoppen button."""
-    draft = await my_draft(ctx)
-    await close_step(ctx, DRAFT_STEP)
-    if draft is not None:
-        await ctx.session.delete(draft)
-    return Reply().add(staff_menu(ctx, ctx.texts.get("notice_stopped")))
+async def schedule_later(
+    ctx: Context, dialog: Dialog, run: object, state: State
+) -> list[OutMessage]:
+    """End action after the moment was typed: the notice waits for it."""
+    notice = await _stored(ctx, state)
+    if notice is None:
+        return [ctx.menu_message("finished_button")]
+    moment = datetime.fromisoformat(state.answers["when"])
+    await delivery.schedule(ctx.session, notice, moment)
+    when = ctx.texts.translator.format_datetime(moment)
+    text = ctx.texts.get("notice_scheduled", when=when, audience=notice.audience_label)
+    return [staff_menu(ctx, text)]
 
 
-async def on_draft_input(ctx: Context, event: Event) -> Reply | None:
-    """Typed text (or a photo/document) for the open draft; None when no draft waits for it."""
-    if event.kind not in ("text", "unsupported"):
-        return None
-    draft = await my_draft(ctx)
-    if draft is None or draft.step not in ("text", "time"):
-        return None
-    if draft.step == "time":
-        if event.kind != "text":
-            return None
-        return await on_time(ctx, draft, event.text)
-    texts = ctx.texts
-    media_kind, media_id = draft.media_kind, draft.media_file_id
-    if event.kind == "unsupported":
-        if event.text not in ("photo", "document") or not event.file_id:
-            return Reply().add(OutMessage(texts.get("notice_only_text_or_media")))
-        media_kind, media_id = event.text, event.file_id
-    typed = event.args if event.kind == "unsupported" else event.text
-    html = event.html or escape(typed, quote=False)
-    text_html, length = (
-        (html, len(typed)) if typed.strip() else (draft.text_html, draft.text_length)
-    )
-    limit = delivery.text_limit(ctx.core, draft.source_name, media_kind is not None)
-    if length > limit:
-        return Reply().add(
-            OutMessage(
-                texts.get("notice_too_long", length=length, limit=limit),
-                rows(stop_button(ctx, draft)),
-            )
-        )
-    draft.media_kind, draft.media_file_id = media_kind, media_id
-    draft.text_html, draft.text_length = text_html, length
-    if not text_html:
-        return Reply().add(
-            OutMessage(texts.get("notice_ask_text_for_media"), rows(stop_button(ctx, draft)))
-        )
-    if draft.location_id is not None:
-        return await preview(ctx, draft)
-    return await audience_question(ctx, draft)
-
-
-async def municipality_counts(ctx: Context, draft: Broadcast) -> list[tuple[str, str, int]]:
-    """(code, name, reachable caregivers) of every municipality the steunpunt serves."""
-    assert draft.steunpunt_key is not None
-    return await delivery.municipality_counts(ctx.session, draft.steunpunt_key)
-
-
-async def audience_question(ctx: Context, draft: Broadcast) -> Reply:
-    draft.step = "audience"
-    draft.audience, draft.municipality_codes = "all", []
-    texts = ctx.texts
-    count = await delivery.count_audience(ctx.session, draft)
-    buttons = [Button(texts.get("notice_audience_all", count=count), BUTTONS.pack("all", draft.id))]
-    if len(await municipality_counts(ctx, draft)) > 1:
-        buttons.append(Button(texts.get("notice_audience_pick"), BUTTONS.pack("mun", draft.id)))
-    buttons += [
-        Button(texts.get("notice_edit_text"), BUTTONS.pack("edit", draft.id)),
-        stop_button(ctx, draft),
-    ]
-    return Reply().add(OutMessage(texts.get("notice_ask_audience"), rows(*buttons)))
-
-
-async def municipality_question(ctx: Context, draft: Broadcast) -> OutMessage:
-    texts = ctx.texts
-    chosen = set(draft.municipality_codes or [])
-    buttons = [
-        Button(
-            texts.get(
-                "notice_municipality_on" if code in chosen else "notice_municipality_off",
-                name=name,
-                count=count,
-            ),
-            BUTTONS.pack("mt", draft.id, code),
-        )
-        for code, name, count in await municipality_counts(ctx, draft)
-    ]
-    buttons += [
-        Button(texts.get("notice_municipalities_done"), BUTTONS.pack("mdone", draft.id)),
-        stop_button(ctx, draft),
-    ]
-    return OutMessage(texts.get("notice_ask_municipalities"), rows(*buttons))
-
-
-async def audience_label(ctx: Context, draft: Broadcast) -> str:
-    return await delivery.audience_label(ctx.texts, ctx.session, draft)
-
-
-async def preview(ctx: Context, draft: Broadcast) -> Reply:
-    """The notice exactly as caregivers get it, the number of recipients, and what now."""
-    draft.step = "confirm"
-    draft.audience_label = plain(await audience_label(ctx, draft))[:400]
-    count = await delivery.count_audience(ctx.session, draft)
-    texts = ctx.texts
-    buttons = []
-    if count:
-        buttons += [
-            Button(texts.get("notice_send_now"), BUTTONS.pack("now", draft.id)),
-            Button(texts.get("notice_send_later"), BUTTONS.pack("later", draft.id)),
-        ]
-    buttons.append(Button(texts.get("notice_edit_text"), BUTTONS.pack("edit", draft.id)))
-    if draft.location_id is None:
-        buttons.append(Button(texts.get("notice_edit_audience"), BUTTONS.pack("aud", draft.id)))
-    buttons.append(stop_button(ctx, draft))
-    confirm = (
-        texts.get_n("notice_confirm", count, count=count, audience=draft.audience_label)
-        if count
-        else texts.get("notice_nobody")
-    )
-    return Reply().add(
-        OutMessage(texts.get("notice_preview_intro")),
-        delivery.notice_message(texts, draft),
-        OutMessage(confirm, rows(*buttons)),
-    )
-
-
-# ---------------------------------------------------------------- time
-
-
-WEEKDAYS = {
-    "maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4, "zaterdag": 5,
-    "zondag": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-    "saturday": 5, "sunday": 6,
-}  # fmt: skip
-MONTHS = {
-    "januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "april": 4, "apr": 4,
-    "mei": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "augustus": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-}  # fmt: skip
-RELATIVE = {"vandaag": 0, "today": 0, "morgen": 1, "tomorrow": 1, "overmorgen": 2}
-
-
-async def on_time(ctx: Context, draft: Broadcast, text: str) -> Reply:
-    texts = ctx.texts
-    retry = rows(
-        Button(texts.get("notice_send_now"), BUTTONS.pack("now", draft.id)), stop_button(ctx, draft)
-    )
-    try:
-        moment = parse_datetime(text, ctx.now, max_ahead=delivery.SCHEDULE_AHEAD)
-    except WhenError as error:
-        key = {"past": "notice_time_past", "too_far": "notice_time_too_far"}.get(
-            error.reason, "notice_time_unclear"
-        )
-        return Reply().add(OutMessage(texts.get(key), retry, expects="datetime"))
-    if delivery.time_problem(moment, ctx.now) == "quiet":
-        return Reply().add(OutMessage(texts.get("notice_time_quiet"), retry, expects="datetime"))
-    draft.step = "done"
-    await delivery.schedule(ctx.session, draft, moment)
-    when = texts.translator.format_datetime(moment)
-    return Reply().add(
-        staff_menu(ctx, texts.get("notice_scheduled", when=when, audience=draft.audience_label))
-    )
+async def on_stopped(ctx: Context, dialog: Dialog, run: object, state: State) -> list[OutMessage]:
+    """End action of "Stoppen": the draft is forgotten, nothing sent."""
+    return [staff_menu(ctx, ctx.texts.get("notice_stopped"))]
 
 
 # ---------------------------------------------------------------- buttons
 
 
 async def on_button(ctx: Context, event: Event) -> Reply:
+    """Staff buttons `bc:scope:<member>` (for whom a new notice is) and `bc:cancel:<notice>`;
+    the draft's own buttons are the engine's."""
     pressed = BUTTONS.unpack(event.text)
     if pressed is None:
         return ctx.stale_button()
-    action, broadcast_id = pressed.action, pressed.number(0)
-    if action == "scope":
-        return await on_scope(ctx, broadcast_id)
-    if action == "cancel":
-        return await on_cancel(ctx, broadcast_id)
-    draft = await my_draft(ctx, broadcast_id)
-    if draft is None:
-        return ctx.stale_button()
-    texts = ctx.texts
-    if action == "stop":
-        await ctx.session.delete(draft)
-        await close_step(ctx, DRAFT_STEP)
-        return Reply(pressed_label=texts.get("notice_stop")).add(
-            staff_menu(ctx, texts.get("notice_stopped"))
-        )
-    if action == "edit":
-        draft.step = "text"
-        return Reply(pressed_label=texts.get("notice_edit_text")).add(
-            *(await show_step(ctx, draft)).messages
-        )
-    if draft.steunpunt_key is not None and action in ("all", "mun", "mt", "mdone", "aud"):
-        return await on_audience_button(
-            ctx, draft, action, [pressed.text(1)] if action == "mt" else []
-        )
-    if draft.step == "confirm" and action == "now":
-        return await send_now(ctx, draft)
-    if draft.step in ("confirm", "time") and action == "later":
-        draft.step = "time"
-        return Reply(pressed_label=texts.get("notice_send_later")).add(
-            *(await show_step(ctx, draft)).messages
-        )
-    if draft.step == "time" and action == "now":
-        return await send_now(ctx, draft)
-    return ctx.stale_button()
+    if pressed.action == "scope":
+        return await on_scope(ctx, pressed.number(0))
+    return await on_cancel(ctx, pressed.number(0))
 
 
 async def on_scope(ctx: Context, member_id: int) -> Reply:
     scope = next((s for s in await scopes_of(ctx) if s.member_id == member_id), None)
-    if scope is None or await my_draft(ctx) is not None:
+    if scope is None:
         return ctx.stale_button()
-    name = await scope_name(ctx.session, scope.steunpunt_key, scope.location_id)
-    reply = await show_step(ctx, await new_draft(ctx, scope))
-    reply.pressed_label = name
+    reply = await start_draft(ctx, scope)
+    reply.pressed_label = await scope_name(ctx.session, scope.steunpunt_key, scope.location_id)
     return reply
-
-
-async def on_audience_button(ctx: Context, draft: Broadcast, action: str, args: list[str]) -> Reply:
-    texts = ctx.texts
-    if action == "aud" and draft.step == "confirm":
-        reply = await audience_question(ctx, draft)
-        reply.pressed_label = texts.get("notice_edit_audience")
-        return reply
-    if action == "all" and draft.step == "audience":
-        draft.audience, draft.municipality_codes = "all", []
-        reply = await preview(ctx, draft)
-        reply.pressed_label = plain(
-            texts.get("notice_audience_label_all", source=draft.source_name)
-        )
-        return reply
-    if action == "mun" and draft.step == "audience":
-        draft.step, draft.audience, draft.municipality_codes = (
-            "municipalities",
-            "municipalities",
-            [],
-        )
-        return Reply(pressed_label=texts.get("notice_audience_pick")).add(
-            await municipality_question(ctx, draft)
-        )
-    if action == "mt" and draft.step == "municipalities" and len(args) == 1:
-        served = {code: name for code, name, _ in await municipality_counts(ctx, draft)}
-        code = args[0]
-        if code not in served:
-            return ctx.stale_button()
-        chosen = list(draft.municipality_codes or [])
-        chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
-        draft.municipality_codes = chosen
-        return Reply(pressed_label=served[code]).add(await municipality_question(ctx, draft))
-    if action == "mdone" and draft.step == "municipalities":
-        if not draft.municipality_codes:
-            return Reply(toast=texts.get("notice_choose_one_municipality"))
-        reply = await preview(ctx, draft)
-        reply.pressed_label = texts.get("notice_municipalities_done")
-        return reply
-    return ctx.stale_button()
-
-
-async def send_now(ctx: Context, draft: Broadcast) -> Reply:
-    """Start now (the audience is computed and stored in this transaction), or at 08:00 when it
-    is night."""
-    texts = ctx.texts
-    pressed = texts.get("notice_send_now")
-    draft.step = "done"
-    count, held_until = await delivery.send_now(ctx.session, draft, ctx.now)
-    if held_until is not None:
-        when = texts.translator.format_datetime(held_until)
-        return Reply(pressed_label=pressed).add(
-            staff_menu(ctx, texts.get("notice_held_until_morning", when=when))
-        )
-    return Reply(pressed_label=pressed).add(
-        OutMessage(texts.get_n("notice_sending", count or 0, count=count or 0))
-    )
 
 
 # ---------------------------------------------------------------- list and cancel
@@ -437,7 +328,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
     broadcasts = list(
         await ctx.session.scalars(
             select(Broadcast)
-            .where(Broadcast.status != "draft", _scope_filter(await scopes_of(ctx)))
+            .where(_scope_filter(await scopes_of(ctx)))
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
             .limit(LIST_LENGTH)
         )
@@ -476,11 +367,7 @@ async def on_list(ctx: Context, event: Event) -> Reply:
 
 async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
     broadcast = await ctx.session.get(Broadcast, broadcast_id, with_for_update=True)
-    if (
-        broadcast is None
-        or broadcast.status == "draft"
-        or await active_scope(ctx, broadcast) is None
-    ):
+    if broadcast is None or await active_scope(ctx, broadcast) is None:
         return ctx.stale_button()
     texts = ctx.texts
     if broadcast.status not in ("scheduled", "sending"):
@@ -598,7 +485,13 @@ def register(registry: Registry) -> None:
     )
     registry.commands["meldingen"] = on_notices
     registry.buttons[NOTICE_BUTTONS.prefix] = on_notices_button
-    registry.inputs[DRAFT_STEP] = InputOwner(on_draft_input, stop=on_stop_word)
+    registry.actions.update(
+        {SEND_ACTION: send_now, SCHEDULE_ACTION: schedule_later, STOPPED_ACTION: on_stopped}
+    )
+    registry.guards["broadcast.scope"] = still_scope
+    registry.fills["broadcast.draft"] = draft_values
+    registry.shows["broadcast.preview"] = preview
+    registry.checks.update({"broadcast.fits": fits, "broadcast.daytime": daytime})
     # A staff member's notices outlive them for the audit trail, without their name and chat
     # (`ERASED_WITH`); what reached a caregiver and whom they muted stay until /vergeetmij.
     registry.add_personal_data(

@@ -39,7 +39,7 @@ async def _notice(req: ConsoleRequest) -> Broadcast:
     """The notice of the path, when it is of one of the user's scopes; else `NotFound`,
     whether it exists or not."""
     broadcast = await req.session.get(Broadcast, req.number(), with_for_update=True)
-    if broadcast is None or broadcast.status == "draft":
+    if broadcast is None:
         raise NotFound
     req.scope_of(broadcast.steunpunt_key, broadcast.location_id)
     return broadcast
@@ -49,7 +49,7 @@ async def list_page(req: ConsoleRequest) -> Page:
     broadcasts = list(
         await req.session.scalars(
             select(Broadcast)
-            .where(Broadcast.status != "draft", _scopes_filter(req))
+            .where(_scopes_filter(req))
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
             .limit(LISTED)
         )
@@ -169,7 +169,7 @@ async def _read(req: ConsoleRequest, scope: Scope) -> Composed:
     if not text:
         errors.append(texts.get("console_compose_empty"))
     elif len(text) > limit:
-        errors.append(texts.get("notice_too_long", length=len(text), limit=limit))
+        errors.append(texts.get("typed_text_long", length=len(text), max=limit))
     audience, codes = ("location" if scope.location_id is not None else "all"), []
     if scope.steunpunt_key is not None and req.form.get("audience") == "municipalities":
         counted = await delivery.municipality_counts(req.session, scope.steunpunt_key)
@@ -177,7 +177,7 @@ async def _read(req: ConsoleRequest, scope: Scope) -> Composed:
         audience = "municipalities"
         codes = [c for c in req.form_lists.get("municipality", []) if c in served]
         if not codes:
-            errors.append(texts.get("notice_choose_one_municipality"))
+            errors.append(texts.get("console_compose_choose_municipality"))
     return Composed(scope, source, text, audience, codes, errors)
 
 
@@ -277,7 +277,8 @@ async def send(req: ConsoleRequest) -> Page | Redirect:
         moment = parse_form_datetime(req.form.get("later", ""))
         problem = "unclear" if moment is None else delivery.time_problem(moment, req.now)
         if problem is not None:
-            return await _preview(req, composed, texts.get(f"notice_time_{problem}"))
+            key = "notice_time_quiet" if problem == "quiet" else f"console_time_{problem}"
+            return await _preview(req, composed, texts.get(key))
     label = plain(await delivery.audience_label(texts, req.session, unsaved))
     notice = await delivery.new_notice(
         req.session, scope, req.now, text_html=unsaved.text_html, text_length=len(composed.text),

@@ -1,4 +1,4 @@
-"""Tables of staff broadcasts: the notice (draft, scheduled, sending, done), one delivery row per
+"""Tables of staff broadcasts: the notice (scheduled, sending, done), one delivery row per
 recipient, caregivers' opt-outs per source, and the heartbeat of the processes that deliver.
 """
 
@@ -19,8 +19,9 @@ ERASED_WITH_SENDER = {ERASED_WITH: "sender_caregiver_id"}
 class Broadcast(Base):
     """One notice of a steunpunt or a location, from draft to the audit record.
 
-    `status`: draft (being composed; `step` says what the staff member is asked), scheduled (waits
-    for `scheduled_for`), sending (delivery rows exist), done, cancelled. Exactly one of
+    `status`: scheduled (waits for `scheduled_for`), sending (delivery rows exist), done,
+    cancelled. The row is made when a finished draft is sent or planned; the draft itself is
+    the staff member's dialog (`dialogs/broadcast_notice.yaml`). Exactly one of
     `steunpunt_key` / `location_id` is the source. The sender survives as `sender_name` when the
     staff member's membership ends (for the audit trail); erasing the staff member's caregiver row
     (`/vergeetmij`) blanks it and the report chat (`ERASED_WITH`, see `bot.features.privacy`),
@@ -32,8 +33,7 @@ class Broadcast(Base):
     __table_args__ = (Index("ix_broadcast_status_scheduled", "status", "scheduled_for"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
-    step: Mapped[str] = mapped_column(String(16), default="text")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
     steunpunt_key: Mapped[str | None] = mapped_column(String(40))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="SET NULL"))
     source_name: Mapped[str] = mapped_column(String(200), default="")

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
 from bot.app.router import close_step, open_step
-from bot.db.models import DialogRun, DialogState, Result
+from bot.db.models import DialogRun, Result
 from bot.distress import DistressIntent, crisis_reply
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
@@ -140,12 +140,7 @@ async def on_checkin(ctx: Context, event: Event) -> Reply:
 
 async def start_setup(ctx: Context) -> Reply:
     """The set-up from its first question (an earlier, unfinished one starts over)."""
-    await ctx.session.execute(
-        delete(DialogState).where(
-            DialogState.caregiver_id == ctx.caregiver.id, DialogState.dialog_id == SETUP_DIALOG
-        )
-    )
-    return await dialogs.open_dialog(ctx, ctx.content.dialogs[SETUP_DIALOG])
+    return await dialogs.open_dialog(ctx, ctx.content.dialogs[SETUP_DIALOG], fresh=True)
 
 
 def _menu_button(ctx: Context) -> tuple[tuple[Button, ...], ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,20 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 LISTED = 30
 # A spreadsheet runs a cell that starts with one of these as a formula: shown as text instead.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+EDIT_DIALOG = "evening_edit"
+
+
+def limits(req: ConsoleRequest) -> dict[str, int]:
+    """How long each field may be, how many guests, how many days ahead: read from the chat's
+    own edit dialog (dialogs/evenings_edit.yaml), so the page and the chat check the same."""
+    steps = req.core.content.dialogs[EDIT_DIALOG].steps
+    found = {name: steps[name].max for name in ("title", "place", "description", "max_guests")}
+    found["days_ahead"] = steps["starts_at"].max
+    found["guests_min"] = steps["max_guests"].min or 1
+    assert all(v is not None for v in found.values()), f"{EDIT_DIALOG}: a bound is missing"
+    return {k: int(v or 0) for k, v in found.items()}
 
 
 async def _evening(req: ConsoleRequest) -> tuple[FamilyEvening, Location]:
@@ -87,9 +102,8 @@ async def detail_page(
         "editable": plan.is_upcoming(evening, req.now),
         "form": form,
         "errors": errors or {},
-        "limits": {"title": plan.TITLE_MAX, "place": plan.PLACE_MAX,
-                   "description": plan.DESCRIPTION_MAX, "max_guests": plan.GUESTS_MAX},
-    }  # fmt: skip
+        "limits": limits(req),
+    }
     return Page("evening.html", "console_evening_title", values, status=status)
 
 
@@ -100,36 +114,41 @@ def check_form(
     field -> the problem in words)."""
     texts = req.texts
     form = req.form
+    bound = limits(req)
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
     title = " ".join(form.get("title", "").split())
-    if not title or len(title) > plan.TITLE_MAX:
-        errors["title"] = texts.get("evening_too_long", limit=plan.TITLE_MAX)
     place = form.get("place", "").strip()
-    if not place or len(place) > plan.PLACE_MAX:
-        errors["place"] = texts.get("evening_too_long", limit=plan.PLACE_MAX)
     description = form.get("description", "").replace("\r\n", "\n").strip()
-    if len(description) > plan.DESCRIPTION_MAX:
-        errors["description"] = texts.get("evening_too_long", limit=plan.DESCRIPTION_MAX)
+    for name, value, limit, needed in (
+        ("title", title, bound["title"], True),
+        ("place", place, bound["place"], True),
+        ("description", description, bound["description"], False),
+    ):
+        if needed and not value:
+            errors[name] = texts.get("console_field_empty")
+        elif len(value) > limit:
+            errors[name] = texts.get("typed_text_long", length=len(value), max=limit)
     raw_max = form.get("max_guests", "").strip()
     max_guests: int | None = None
     if raw_max:
-        if raw_max.isdigit() and len(raw_max) < 10 and 1 <= int(raw_max) <= plan.GUESTS_MAX:
+        low, high = bound["guests_min"], bound["max_guests"]
+        if raw_max.isdigit() and len(raw_max) < 10 and low <= int(raw_max) <= high:
             max_guests = int(raw_max)
         else:
-            errors["max_guests"] = texts.get("evening_max_not_a_number")
+            errors["max_guests"] = texts.get("console_evening_max_invalid", max=high)
     starts_at = parse_form_datetime(form.get("starts_at", ""))
     if starts_at is None:
         errors["starts_at"] = texts.get("console_evening_when_unclear")
     elif starts_at <= req.now:
         errors["starts_at"] = texts.get("evening_when_past")
-    elif starts_at > req.now + plan.MAX_AHEAD:
+    elif starts_at > req.now + timedelta(days=bound["days_ahead"]):
         errors["starts_at"] = texts.get("console_evening_when_too_far")
-    wanted = {"title": title, "starts_at": starts_at, "place": place,
-              "description": description, "max_guests": max_guests}  # fmt: skip
-    for name, value in wanted.items():
-        if name not in errors and getattr(evening, name) != value:
-            changes[name] = value
+    wanted: dict[str, Any] = {"title": title, "starts_at": starts_at, "place": place,
+                              "description": description, "max_guests": max_guests}  # fmt: skip
+    for name, new in wanted.items():
+        if name not in errors and getattr(evening, name) != new:
+            changes[name] = new
     return changes, errors
 
 

@@ -20,7 +20,7 @@ from bot.engine.flow import Event
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.features.evenings import staff as evenings_staff
 from bot.features.evenings.files import ICS_FILENAME, SUBSCRIBE_PREFIX, evening_ics
-from bot.features.evenings.models import EveningDraft, EveningRsvp, FamilyEvening
+from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
     FAMILY_BUTTONS,
     KIND_CANCELLED,
@@ -558,12 +558,6 @@ def register(registry: Registry) -> None:
             EveningRsvp.caregiver_id,
             label="kept_rsvp",
             timed=EveningRsvp.answered_at,
-            kept_without_consent=True,
-        ),
-        PersonalData(
-            EveningDraft,
-            EveningDraft.caregiver_id,
-            label="kept_evening_draft",
             kept_without_consent=True,
         ),
     )

@@ -1,5 +1,5 @@
 """Tables of the family evenings of care-home locations: the evenings, the families' answers
-(RSVPs) and the step-by-step state of a staff member creating or editing an evening.
+(RSVPs). A staff member planning or editing an evening is in a dialog (`dialog_state`).
 
 Who hears about a location's evenings is `LocationSubscription` (bot.db.staff); the
 invitations and reminders themselves are rows of `bot.jobs.scheduled.ScheduledMessage`.
@@ -8,7 +8,6 @@ invitations and reminders themselves are rows of `bot.jobs.scheduled.ScheduledMe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -62,24 +61,3 @@ class EveningRsvp(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     waitlisted: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime]
-
-
-class EveningDraft(Base):
-    """Where a staff member is while creating (`evening_id` None) or editing an evening.
-
-    `step` names what is asked now (title, when, confirm_when, place, description, max, confirm,
-    or edit_<field>); `data` holds the answers so far. Stored, so a restart loses nothing.
-    """
-
-    __tablename__ = "evening_draft"
-
-    caregiver_id: Mapped[int] = mapped_column(
-        ForeignKey("caregiver.id", ondelete="CASCADE"), primary_key=True
-    )
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
-    evening_id: Mapped[int | None] = mapped_column(
-        ForeignKey("family_evening.id", ondelete="CASCADE")
-    )
-    step: Mapped[str] = mapped_column(String(24))
-    data: Mapped[dict[str, Any]]
-    updated_at: Mapped[datetime]

@@ -42,27 +42,18 @@ FAMILY_BUTTONS = ButtonCodec(
         "open": (int,),
     },
 )  # fmt: skip
-# Staff: eva:<draft step> | eva:new:<location> | eva:show|cancel|cancel_yes:<evening> |
-# eva:edit:<evening>:<field>
+# Staff: eva:new:<location> | eva:show|cancel|cancel_yes:<evening> | eva:edit:<evening>:<field>
+# (the planning and editing dialogs have the engine's buttons).
 EVENING_FIELDS = ("starts_at", "place", "title", "description", "max_guests")
 STAFF_BUTTONS = ButtonCodec(
     STAFF_PREFIX,
     {
-        **{step: () for step in ("stop", "addr", "nodesc", "nomax", "send", "when_ok",
-                                 "when_again", "apply")},
         "new": (int,), "show": (int,), "cancel": (int,), "cancel_yes": (int,),
         "edit": (int, EVENING_FIELDS),
     },
 )  # fmt: skip
 # A reminder closer than this after the invitation (or a change) would only repeat it: left out.
 MIN_REMINDER_GAP = timedelta(hours=20)
-# What an evening may hold (the chat's questions and the console's form check the same).
-TITLE_MAX = 120
-PLACE_MAX = 200
-DESCRIPTION_MAX = 1000
-GUESTS_MAX = 1000
-# How far ahead an evening may be planned: further is almost always a typing error.
-MAX_AHEAD = timedelta(days=2 * 366)
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from html import escape
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PeriodicJob, PersonalData, Registry, ShareSource
 from bot.app.router import close_step, current_step, open_step
 from bot.db.directory import CaregiverSteunpunt
-from bot.db.models import Answer, DialogRun, DialogState, Result
+from bot.db.models import DialogRun, Result
 from bot.distress import own_steunpunt_card
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
@@ -37,7 +36,7 @@ from bot.features.handover.models import (
     HandoverRequest,
 )
 from bot.features.handover.requests import NEWS_KIND, STAFF_KIND, NotAllowed
-from bot.features.handover.view import contact_text, shared_texts, steunpunt_name, t
+from bot.features.handover.view import contact_text, label, shared_texts, steunpunt_name, t
 from bot.features.questionnaire.handlers import open_dialog
 from bot.jobs.scheduled import ScheduledMessage
 
@@ -172,7 +171,7 @@ async def on_contact(ctx: Context, event: Event) -> Reply:
         return blocked
     assert key is not None
     name = await steunpunt_name(ctx, key)
-    buttons = [Button(t(ctx, "start_yes", steunpunt=name), BUTTONS.pack("start"))]
+    buttons = [Button(label(ctx, "start_yes", steunpunt=name), BUTTONS.pack("start"))]
     if "steunpunt" in ctx.core.registry.commands:
         buttons.append(command_button(t(ctx, "start_other"), "steunpunt"))
     return Reply().add(OutMessage(t(ctx, "start", steunpunt=name), rows(*buttons, _menu(ctx))))
@@ -193,12 +192,6 @@ async def _start(ctx: Context) -> Reply:
         return blocked
     key = await _saved_steunpunt(ctx)
     assert key is not None
-    # A dialog left halfway earlier starts again: the choices belong to this request.
-    await ctx.session.execute(
-        delete(DialogState).where(
-            DialogState.caregiver_id == ctx.caregiver.id, DialogState.dialog_id == DIALOG_ID
-        )
-    )
     draft = await requests.start_draft(
         ctx.session,
         ctx.caregiver.id,
@@ -214,7 +207,8 @@ async def _start(ctx: Context) -> Reply:
 async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
     """The next thing to ask about sharing, or (when all are answered) the dialog."""
     if not draft.asking:
-        return await open_dialog(ctx, ctx.content.dialogs[DIALOG_ID])
+        # Fresh: a pass left halfway earlier belongs to another request.
+        return await open_dialog(ctx, ctx.content.dialogs[DIALOG_ID], fresh=True)
     name = draft.asking[0]
     source = ctx.core.registry.shares[name]
     data = await source.latest(ctx)
@@ -222,7 +216,8 @@ async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
     steunpunt = await steunpunt_name(ctx, draft.steunpunt_key)
     text = t(ctx, "ask_share", steunpunt=steunpunt, what=t(ctx, f"share_{name}"))
     if shown:
-        text += "\n\n" + t(ctx, "ask_share_hint", shown=shown)
+        # `shown` is HTML already (the source escaped what the caregiver typed).
+        text += "\n\n" + t(ctx, "ask_share_hint") + "\n" + shown
     return Reply().add(
         OutMessage(
             text,
@@ -238,12 +233,9 @@ async def _next(ctx: Context, draft: HandoverRequest) -> Reply:
 async def on_summary(
     ctx: Context, dialog: Dialog, run: DialogRun | None, state: State
 ) -> list[OutMessage]:
-    """End action: the choices go onto the draft (and nowhere else: the dialog's own answer rows
-    are removed), then exactly what the steunpunt will see, and the question to send it."""
+    """End action: the choices go onto the draft (and nowhere else: the dialog keeps no answers
+    of its own), then exactly what the steunpunt will see, and the question to send it."""
     answers = state.answers
-    if run is not None:
-        await ctx.session.execute(delete(Answer).where(Answer.run_id == run.id))
-        await ctx.session.delete(run)
     draft = await requests.draft_of(ctx.session, ctx.caregiver.id)
     if draft is None:
         return [OutMessage(t(ctx, "cancelled")), ctx.menu_message()]
@@ -255,7 +247,7 @@ async def on_summary(
     # Short messages: who and how first, then each thing shared, then the question.
     heading, *shared = shared_texts(ctx, draft)
     contact = contact_text(ctx, draft)
-    messages = [OutMessage(t(ctx, "summary", steunpunt=name, card=contact))]
+    messages = [OutMessage(t(ctx, "summary", steunpunt=name) + "\n" + contact)]
     messages += [
         OutMessage(f"{heading}\n{text}" if index == 0 else text)
         for index, text in enumerate(shared)
@@ -283,7 +275,8 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         key = await _saved_steunpunt(ctx)
         reply = await _start(ctx)
         if key is not None:
-            reply.pressed_label = t(ctx, "start_yes", steunpunt=await steunpunt_name(ctx, key))
+            name = await steunpunt_name(ctx, key)
+            reply.pressed_label = label(ctx, "start_yes", steunpunt=name)
         return reply
     request = await requests.request_of_caregiver(ctx.session, pressed.number(0), ctx.caregiver.id)
     if request is None:
@@ -320,9 +313,9 @@ async def _draft_button(ctx: Context, draft: HandoverRequest, action: str, answe
     if action in ("cancel", "stop"):
         await ctx.session.delete(draft)
         await close_step(ctx)
-        label = t(ctx, "summary_cancel") if action == "cancel" else ctx.texts.get("button_pause")
+        pressed = t(ctx, "summary_cancel") if action == "cancel" else ctx.texts.get("button_pause")
         key = "cancelled" if action == "cancel" else "stopped"
-        return Reply(pressed_label=label).add(OutMessage(t(ctx, key)), ctx.menu_message())
+        return Reply(pressed_label=pressed).add(OutMessage(t(ctx, key)), ctx.menu_message())
     return ctx.stale_button()
 
 
@@ -404,14 +397,14 @@ async def on_mine(ctx: Context, event: Event) -> Reply:
         name = await steunpunt_name(ctx, request.steunpunt_key)
         date = ctx.texts.translator.format_date(request.sent_at or request.created_at)
         lines.append(
-            t(ctx, "mine_line", steunpunt=name, date=date, status=status_text(ctx, request))
+            f"{t(ctx, 'mine_line', steunpunt=name, date=date)} {status_text(ctx, request)}"
         )
         if request.status == PICKED_UP:
-            label = t(ctx, "mine_reply", name=request.picked_up_name)
-            buttons.append(Button(label, BUTTONS.pack("reply", request.id)))
+            text = label(ctx, "mine_reply", name=request.picked_up_name)
+            buttons.append(Button(text, BUTTONS.pack("reply", request.id)))
         if request.status in (SENT, PICKED_UP):
-            label = t(ctx, "mine_withdraw", steunpunt=name)
-            buttons.append(Button(label, BUTTONS.pack("withdraw", request.id)))
+            text = label(ctx, "mine_withdraw", steunpunt=name)
+            buttons.append(Button(text, BUTTONS.pack("withdraw", request.id)))
     return Reply().add(OutMessage("\n".join(lines), rows(*buttons, _menu(ctx))))
 
 
@@ -437,7 +430,7 @@ async def send_news(ctx: Context, row: ScheduledMessage) -> OutMessage | None:
         if message is None or message.request_id != request.id:
             return None
         who = message.staff_name or name
-        body = [t(ctx, "news_message", name=who, steunpunt=name, text=escape(message.text))]
+        body = [t(ctx, "news_message", name=who, steunpunt=name, text=message.text)]
         if request.status == PICKED_UP:
             buttons.insert(0, Button(t(ctx, "button_answer"), BUTTONS.pack("reply", request.id)))
     elif event == "closed" and request.status == CLOSED:

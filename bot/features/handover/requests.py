@@ -90,13 +90,24 @@ async def member_for(
     )
 
 
+async def _request(session: AsyncSession, request_id: int, lock: bool) -> HandoverRequest | None:
+    """The request; with `lock`, its row locked for this transaction and read afresh, so two
+    staff members (or staff and the caregiver) acting at once go one after the other and the
+    second sees what the first did (PostgreSQL; SQLite has one writer anyway)."""
+    if not lock:
+        return await session.get(HandoverRequest, request_id)
+    return await session.get(
+        HandoverRequest, request_id, with_for_update=True, populate_existing=True
+    )
+
+
 async def request_for_member(
-    session: AsyncSession, request_id: int, member_id: int
+    session: AsyncSession, request_id: int, member_id: int, *, lock: bool = False
 ) -> tuple[HandoverRequest, StaffMember] | None:
     """The request and the membership that may see it: an active member of the request's
     steunpunt, and a request that was sent (never a draft, never a withdrawn one)."""
     member = await active_member(session, member_id)
-    request = await session.get(HandoverRequest, request_id)
+    request = await _request(session, request_id, lock)
     if member is None or request is None or request.steunpunt_key != member.steunpunt_key:
         return None
     if request.status not in (SENT, PICKED_UP, CLOSED):
@@ -105,9 +116,9 @@ async def request_for_member(
 
 
 async def request_of_caregiver(
-    session: AsyncSession, request_id: int, caregiver_id: int
+    session: AsyncSession, request_id: int, caregiver_id: int, *, lock: bool = False
 ) -> HandoverRequest | None:
-    request = await session.get(HandoverRequest, request_id)
+    request = await _request(session, request_id, lock)
     return request if request is not None and request.caregiver_id == caregiver_id else None
 
 
@@ -167,7 +178,7 @@ async def send(
     session: AsyncSession, request_id: int, caregiver_id: int, now: datetime
 ) -> HandoverRequest:
     """The caregiver's yes: the draft goes to every active staff member of its steunpunt."""
-    request = await request_of_caregiver(session, request_id, caregiver_id)
+    request = await request_of_caregiver(session, request_id, caregiver_id, lock=True)
     if request is None or request.status != DRAFT:
         raise NotAllowed
     if await open_request(session, caregiver_id) is not None:
@@ -187,7 +198,7 @@ async def withdraw(
     session: AsyncSession, request_id: int, caregiver_id: int, now: datetime
 ) -> HandoverRequest:
     """The caregiver takes an open request back; staff no longer see it or what was shared."""
-    request = await request_of_caregiver(session, request_id, caregiver_id)
+    request = await request_of_caregiver(session, request_id, caregiver_id, lock=True)
     if request is None or request.status not in OPEN:
         raise NotAllowed
     told = (
@@ -218,7 +229,7 @@ async def caregiver_writes(
 ) -> HandoverMessage:
     """A message from the caregiver about a picked-up request, to the staff member on it (or,
     when that person is no longer staff, to the steunpunt's staff)."""
-    request = await request_of_caregiver(session, request_id, caregiver_id)
+    request = await request_of_caregiver(session, request_id, caregiver_id, lock=True)
     if request is None or request.status != PICKED_UP:
         raise NotAllowed
     message = await _message(session, request, text, now)
@@ -278,7 +289,7 @@ async def pick_up(
 ) -> tuple[HandoverRequest, bool]:
     """The member takes the request on (True), or it was already taken (False, unchanged); the
     caregiver hears who will contact them."""
-    found = await request_for_member(session, request_id, member_id)
+    found = await request_for_member(session, request_id, member_id, lock=True)
     if found is None:
         raise NotAllowed
     request, member = found
@@ -303,7 +314,7 @@ async def staff_writes(
 ) -> HandoverMessage:
     """A message from staff to the caregiver of a picked-up request, labelled with their first
     name only."""
-    found = await request_for_member(session, request_id, member_id)
+    found = await request_for_member(session, request_id, member_id, lock=True)
     if found is None or found[0].status != PICKED_UP:
         raise NotAllowed
     request, member = found
@@ -317,7 +328,7 @@ async def close(
     session: AsyncSession, request_id: int, member_id: int, outcome: str, now: datetime
 ) -> HandoverRequest:
     """Close with an outcome (`OUTCOMES`), which the caregiver is told."""
-    found = await request_for_member(session, request_id, member_id)
+    found = await request_for_member(session, request_id, member_id, lock=True)
     if found is None or found[0].status not in OPEN or outcome not in OUTCOMES:
         raise NotAllowed
     request, member = found

@@ -10,7 +10,6 @@ staff of another steunpunt, revoked staff and caregivers get the answer to a fin
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, Registry
@@ -31,7 +30,7 @@ from bot.features.handover.models import (
     HandoverRequest,
 )
 from bot.features.handover.requests import STAFF_KIND, NotAllowed
-from bot.features.handover.view import card_text, steunpunt_name, t
+from bot.features.handover.view import card_text, label, steunpunt_name, t
 from bot.jobs.scheduled import ScheduledMessage
 
 COMMAND = "verzoeken"
@@ -111,15 +110,18 @@ async def on_list(ctx: Context, event: Event) -> Reply:
 
 
 def _item(ctx: Context, request: HandoverRequest) -> str:
+    """A request's button in the list (a label: plain text)."""
     name = request.caregiver_name or "?"
     if request.status == SENT:
-        return t(
+        return label(
             ctx, "staff_item_sent", number=request.id, name=name, date=_date(ctx, request.sent_at)
         )
     if request.status == PICKED_UP:
-        return t(ctx, "staff_item_picked_up", number=request.id, name=name,
+        return label(ctx, "staff_item_picked_up", number=request.id, name=name,
                  staff=request.picked_up_name)  # fmt: skip
-    return t(ctx, "staff_item_closed", number=request.id, name=name, outcome=_outcome(ctx, request))
+    return label(
+        ctx, "staff_item_closed", number=request.id, name=name, outcome=_outcome(ctx, request)
+    )
 
 
 # ---------------------------------------------------------------- one request
@@ -134,7 +136,7 @@ async def card(ctx: Context, request: HandoverRequest) -> OutMessage:
     else:
         status = t(ctx, "staff_status_closed", outcome=_outcome(ctx, request))
     lines = [
-        t(ctx, "staff_card_title", number=request.id, status=status),
+        f"{t(ctx, 'staff_card_title', number=request.id)} {status}",
         t(ctx, "staff_card_sent_at", date=_date(ctx, request.sent_at)),
         "",
         card_text(ctx, request),
@@ -143,7 +145,7 @@ async def card(ctx: Context, request: HandoverRequest) -> OutMessage:
     if messages:
         lines += ["", t(ctx, "staff_thread")]
         for message in messages[-THREAD_SHOWN:]:
-            values = {"date": _date(ctx, message.sent_at), "text": escape(message.text)}
+            values = {"date": _date(ctx, message.sent_at), "text": message.text}
             if message.from_staff:
                 lines.append(t(ctx, "staff_thread_staff", staff=message.staff_name, **values))
             else:
@@ -190,7 +192,8 @@ async def on_button(ctx: Context, event: Event) -> Reply:
         if action == "msg" and request.status == PICKED_UP:
             await open_step(ctx, REPLY_OWNER, ("text",), detail=str(request.id))
             name = request.caregiver_name or "?"
-            prompt = t(ctx, "staff_reply_prompt", name=name, staff=_staff_name(ctx, member))
+            staff = _staff_name(ctx, member)
+            prompt = t(ctx, "staff_reply_prompt", name=name, staff=staff)
             return Reply().add(OutMessage(prompt))
         if action == "pdf":
             source = ctx.core.registry.shares.get("keukentafel")
@@ -260,7 +263,7 @@ async def send_to_staff(ctx: Context, row: ScheduledMessage) -> OutMessage | Non
     event = row.payload.get("event")
     view = Button(t(ctx, "staff_view"), BUTTONS.pack("view", request.id))
     menu = command_button(ctx.texts.get("staff_menu_button"), "medewerker")
-    if event == "new" and request.status in (SENT, PICKED_UP):
+    if event == "new" and request.status == SENT:  # picked up meanwhile: nothing to do
         text = "\n".join([t(ctx, "staff_new_title"), t(ctx, "staff_new_below")])
         return OutMessage(text, rows(view, menu))
     if event == "reminder" and request.status == SENT:
@@ -273,9 +276,9 @@ async def send_to_staff(ctx: Context, row: ScheduledMessage) -> OutMessage | Non
         body = t(
             ctx,
             "staff_message_text",
-            name=escape(request.caregiver_name or "?"),
+            name=request.caregiver_name or "?",
             number=request.id,
-            text=escape(message.text),
+            text=message.text,
         )
         text = "\n".join([t(ctx, "staff_message_title"), t(ctx, "staff_new_below"), "", body])
         answer = Button(t(ctx, "staff_answer"), BUTTONS.pack("msg", request.id))

@@ -4,7 +4,7 @@ messages, a steunpunt's name, and the card of a request (exactly what the steunp
 
 from __future__ import annotations
 
-from html import escape
+from html import unescape
 from typing import Any
 
 from babel import Locale
@@ -17,11 +17,18 @@ DIALOG_ID = "handover"
 
 
 def t(ctx: Context, key: str, /, **values: Any) -> str:
+    """A message of dialogs/handover.yaml as HTML: the values are escaped here, so pass them as
+    typed (names, notes, messages), never escaped already."""
     return ctx.texts.dialog_message(ctx.content.dialogs[DIALOG_ID], key, **values)
 
 
+def label(ctx: Context, key: str, /, **values: Any) -> str:
+    """The same for a button label, which Telegram shows as plain text."""
+    return unescape(t(ctx, key, **values))
+
+
 async def steunpunt_name(ctx: Context, key: str) -> str:
-    return escape(await scope_name(ctx.session, key, None))
+    return await scope_name(ctx.session, key, None)
 
 
 def card_text(ctx: Context, request: HandoverRequest) -> str:
@@ -31,10 +38,10 @@ def card_text(ctx: Context, request: HandoverRequest) -> str:
 
 def contact_text(ctx: Context, request: HandoverRequest) -> str:
     """Who asks, and how and when to reach them."""
-    name = escape(request.caregiver_name)
+    name = request.caregiver_name
     lines = [t(ctx, "card_from", name=name) if name else t(ctx, "card_from_unknown")]
     if request.reach == "phone" and request.phone:
-        lines.append(t(ctx, "card_reach_phone", phone=escape(request.phone)))
+        lines.append(t(ctx, "card_reach_phone", phone=request.phone))
     else:
         lines.append(t(ctx, "card_reach_message"))
     part = t(ctx, f"part_{request.part_of_day or 'any'}")
@@ -51,5 +58,5 @@ def shared_texts(ctx: Context, request: HandoverRequest) -> list[str]:
     shares = ctx.core.registry.shares
     shown = [shares[n].describe(ctx, data) for n, data in request.shared.items() if n in shares]
     if request.note:
-        shown.append(t(ctx, "card_note", note=escape(request.note)))
+        shown.append(t(ctx, "card_note", note=request.note))
     return [t(ctx, "card_shared"), *(shown or [t(ctx, "card_nothing_shared")])]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from sqlalchemy import select
@@ -236,10 +235,10 @@ def share_text(ctx: Context, data: Mapping[str, Any]) -> str:
     created = datetime.fromisoformat(str(data["created_at"]))
     lines = [_t(ctx, "share_title", date=ctx.texts.translator.format_date(created))]
     if answers.get("hours"):
-        lines.append("• " + _t(ctx, "done_hours", hours=escape(str(answers["hours"]))))
+        lines.append("• " + _t(ctx, "done_hours", hours=answers["hours"]))
     for step in ("person", "heavy", "helps"):
         if answers.get(step):
-            text = escape(shortened(str(answers[step]), 15))
+            text = shortened(str(answers[step]), 15)
             lines.append("• " + _t(ctx, f"share_{step}", text=text))
     for step in ("work", "health", "free_time"):
         label = choice_label(ctx, dialog, step, str(answers.get(step, "")))

@@ -8,6 +8,12 @@ no result. The position lives in the caregiver's `dialog_state` row with `run_id
 mark of a view-only pass; the row goes at the result and at "stop", and the retention sweep
 removes one left halfway after a day (`PersonalData.transient`). One row like any dialog's keeps
 the router, back, resume and double taps as they are, instead of a second way to hold a place.
+
+Dialogs that prepare work (`keeps_answers: false`: a staff member's notice or family evening)
+run here the same way, with their feature's hooks (`Registry.checks`, `fills`, `guards`): no
+run and no answers are stored, only the place and the answers so far in `dialog_state` (so a
+restart loses nothing; untouched for a day it goes, like a view-only pass); the end actions do
+the work, and "stop" runs the dialog's `on_stop` action, the draft forgotten.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from bot.engine.flow import (
     BACK,
     PAUSE,
     Event,
+    Hooks,
     Outcome,
     State,
     advance,
     apply_word,
+    fill,
     parse_button,
-    render_question,
+    question,
     start,
     typed_option,
 )
@@ -47,19 +55,50 @@ RESULTS_SHOWN = 10
 VIEW_BUTTONS = ButtonCodec("qv", {ANY: ()})
 
 
-def _view_only(row: DialogState) -> bool:
-    return row.run_id is None
+def _view_only(row: DialogState, dialog: Dialog) -> bool:
+    return row.run_id is None and dialog.keeps_answers
 
 
-async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> Reply:
+def hooks(ctx: Context, dialog: Dialog) -> Hooks:
+    """The hooks `dialog` names, bound to this update (language, core, time)."""
+    registry = ctx.core.registry
+    checks = {
+        step.check: registry.checks[step.check](ctx)
+        for step in dialog.steps.values()
+        if step.check in registry.checks
+    }
+    values = registry.fills[dialog.fill](ctx) if dialog.fill else None
+    shows = {
+        step.show: registry.shows[step.show](ctx) for step in dialog.steps.values() if step.show
+    }
+    return Hooks(values, checks, shows)
+
+
+async def open_dialog(
+    ctx: Context,
+    dialog: Dialog,
+    view_only: bool = False,
+    *,
+    given: dict[str, str] | None = None,
+    at: str | None = None,
+    answers: dict[str, str] | None = None,
+    fresh: bool = False,
+) -> Reply:
     """Start `dialog`, or resume it at the same question with earlier answers kept; with
-    `view_only` (no consent, a dialog that allows it) nothing is stored."""
+    `view_only` (no consent, a dialog that allows it) nothing is stored. `fresh` starts over
+    (an earlier unfinished pass is forgotten), at step `at` if given, with the feature's facts
+    `given` (`State.given`) and the `answers` so far (e.g. a draft asked again at one step)."""
     if dialog.requires_consent and not ctx.has_consent and not (view_only and dialog.view_only):
         return Reply().add(_consent_needed(ctx, dialog))
     # Without consent, a dialog that does not need it runs view-only too: nothing is stored.
     view_only = (view_only or not dialog.requires_consent) and not ctx.has_consent
+    view_only = view_only and dialog.keeps_answers
     row = await ctx.session.get(DialogState, (ctx.caregiver.id, dialog.id))
-    if row is not None and _view_only(row) != view_only:
+    if row is not None and fresh:
+        await ctx.session.delete(row)
+        await ctx.session.flush()
+        row = None
+    if row is not None and _view_only(row, dialog) != view_only:
         # A view-only pass after consent, or a stored one without: start again, the other way.
         await ctx.session.delete(row)
         await ctx.session.flush()
@@ -72,10 +111,10 @@ async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> 
         await _hold_step(ctx, dialog)
         return Reply().add(
             OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
-            render_question(dialog, state, ctx.texts),
+            *question(dialog, state, ctx.texts, hooks(ctx, dialog)),
         )
     run_id = None
-    if not view_only:
+    if not view_only and dialog.keeps_answers:
         run = DialogRun(
             caregiver_id=ctx.caregiver.id,
             dialog_id=dialog.id,
@@ -85,7 +124,8 @@ async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> 
         ctx.session.add(run)
         await ctx.session.flush()
         run_id = run.id
-    state = start(dialog)
+    state = start(dialog, given, at)
+    state.answers.update(answers or {})
     if row is None:
         row = DialogState(caregiver_id=ctx.caregiver.id, dialog_id=dialog.id)
         ctx.session.add(row)
@@ -93,13 +133,14 @@ async def open_dialog(ctx: Context, dialog: Dialog, view_only: bool = False) -> 
     row.data, row.updated_at = state.to_json(), ctx.now
     await _hold_step(ctx, dialog)
     reply = Reply()
+    bound = hooks(ctx, dialog)
     if dialog.intro and not (view_only and dialog.view_only):
-        reply.add(OutMessage(ctx.texts.tr(dialog.intro)))
+        reply.add(OutMessage(fill(dialog, state, dialog.intro, ctx.texts, bound)))
     if view_only:
         # A dialog offered "alleen bekijken" says it instead of its intro; one that needs no
         # consent says it after.
         reply.add(OutMessage(ctx.texts.dialog_message(dialog, "view_only_intro")))
-    return reply.add(render_question(dialog, state, ctx.texts))
+    return reply.add(*question(dialog, state, ctx.texts, bound))
 
 
 def _consent_needed(ctx: Context, dialog: Dialog) -> OutMessage:
@@ -151,7 +192,9 @@ async def continue_dialog(
         await ctx.session.delete(row)
         return ctx.stale_button()
     state = State.from_json(dialog.id, dialog.version, row.data)
-    outcome = advance(dialog, state, event, ctx.texts, ctx.now)
+    if not await _allowed(ctx, dialog, row, state):
+        return None
+    outcome = advance(dialog, state, event, ctx.texts, ctx.now, hooks(ctx, dialog))
     await _store(ctx, dialog, row, outcome)
     if outcome.urgent and not outcome.completed:
         # "Ik kan niet meer" as an answer: the humans to contact before the next question.
@@ -160,9 +203,20 @@ async def continue_dialog(
     return outcome.reply
 
 
+async def _allowed(ctx: Context, dialog: Dialog, row: DialogState, state: State) -> bool:
+    """The dialog's guard, if it has one: when it says no (e.g. no longer staff), the dialog
+    is closed and nothing is done."""
+    if dialog.guard is None or await ctx.core.registry.guards[dialog.guard](ctx, state):
+        return True
+    await close_step(ctx, STEP_OWNER)
+    await ctx.session.delete(row)
+    return False
+
+
 async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcome) -> None:
-    view_only = _view_only(row)
-    for recorded in outcome.recorded if not view_only else ():
+    view_only = _view_only(row, dialog)
+    kept = outcome.recorded if dialog.keeps_answers and not view_only else []
+    for recorded in kept:
         ctx.session.add(
             Answer(
                 run_id=row.run_id,
@@ -190,11 +244,11 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
             await _hold_step(ctx, dialog)
         return
     await close_step(ctx, STEP_OWNER)
-    run = await ctx.session.get(DialogRun, row.run_id) if not view_only else None
-    if run is not None:
+    run = await ctx.session.get(DialogRun, row.run_id) if row.run_id is not None else None
+    if run is not None and outcome.action != dialog.on_stop:
         run.completed_at = ctx.now
     await ctx.session.delete(row)
-    action = ctx.core.registry.actions[dialog.steps[outcome.state.step].action or ""]
+    action = ctx.core.registry.actions[outcome.action or ""]
     outcome.reply.add(*await action(ctx, dialog, run, outcome.state))
 
 
@@ -206,7 +260,10 @@ async def on_step_word(ctx: Context, event: Event) -> Reply:
         await close_step(ctx, STEP_OWNER)
         return Reply().add(ctx.menu_message())
     state = State.from_json(dialog.id, dialog.version, row.data)
-    outcome = apply_word(dialog, state, PAUSE if event.text == "stop" else BACK, ctx.texts)
+    if not await _allowed(ctx, dialog, row, state):
+        return Reply().add(ctx.menu_message())
+    word = PAUSE if event.text == "stop" else BACK
+    outcome = apply_word(dialog, state, word, ctx.texts, hooks(ctx, dialog))
     await _store(ctx, dialog, row, outcome)
     return outcome.reply
 
@@ -218,7 +275,7 @@ async def is_own_answer(ctx: Context, event: Event) -> bool:
     if row is None or dialog is None or dialog.version != row.dialog_version:
         return False
     state = State.from_json(dialog.id, dialog.version, row.data)
-    return typed_option(dialog, state, event.text, ctx.texts) is not None
+    return typed_option(dialog, state, event.text, ctx.texts, hooks(ctx, dialog)) is not None
 
 
 async def on_dialog_button(ctx: Context, event: Event) -> Reply:

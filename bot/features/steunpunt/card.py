@@ -23,7 +23,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry
 from bot.app.roles import active_memberships, staff_menu
 from bot.db.directory import Municipality, Steunpunt, SteunpuntMunicipality
-from bot.db.models import DialogRun, DialogState
+from bot.db.models import DialogRun
 from bot.db.staff import StaffMember
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
@@ -290,16 +290,12 @@ class CardEditor:
             ctx.session.add(draft)
         draft.steunpunt_key, draft.created_at = key, ctx.now
         draft.field = draft.value = draft.token = None
-        # /kaart always starts at the first question, never in the middle of an earlier edit.
-        state = await ctx.session.get(DialogState, (ctx.caregiver.id, DIALOG))
-        if state is not None:
-            await ctx.session.delete(state)
-            await ctx.session.flush()
         reply = Reply().add(
             OutMessage(ctx.texts.get("card_as_seen")),
             OutMessage(card_text(ctx.texts, CardData.of(steunpunt))),
         )
-        opened = await open_dialog(ctx, ctx.content.dialogs[DIALOG])
+        # /kaart always starts at the first question, never in the middle of an earlier edit.
+        opened = await open_dialog(ctx, ctx.content.dialogs[DIALOG], fresh=True)
         return reply.add(*opened.messages)
 
     async def _draft(self, ctx: Context) -> tuple[SteunpuntCardDraft, Steunpunt] | None:
