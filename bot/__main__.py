@@ -93,6 +93,7 @@ async def serve(settings: Settings) -> None:
     from aiohttp import web
 
     from bot.app.runtime import build_core, prepare_database
+    from bot.console.web import mount
     from bot.jobs.scheduled import worker_name
     from bot.jobs.shutdown import Stopping, shutdown
     from bot.jobs.ticks import make_scheduler
@@ -109,6 +110,9 @@ async def serve(settings: Settings) -> None:
     assert settings.webhook_secret is not None
     # A request in flight at shutdown gets the whole shutdown budget to finish.
     web_app = make_web_app(app.bot, app.bot_data["adapter"].take, core.db, settings.webhook_secret)
+    assert settings.telegram_bot_token is not None
+    # The staff console under /console, signed in with Telegram's Mini App data (bot/console).
+    mount(web_app, core, settings.console, settings.telegram_bot_token)
     runner = web.AppRunner(web_app, shutdown_timeout=settings.shutdown_timeout)
     try:
         await app.initialize()  # getMe: a refused token stops the start here

@@ -42,6 +42,20 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The staff web console (`serve` only, under /console): how old a Mini App sign-in may be,
+    how long a session lasts, the sign-in rate limit, and who is an operator."""
+
+    init_data_max_age: int = 300  # seconds: Telegram's auth_date no older than this
+    session_minutes: int = 60  # a session ends this long after sign-in
+    sign_ins_per_minute: int = 10  # per client address, per process
+    operators: tuple[int, ...] = ()  # Telegram user ids with the operator role
+    # Behind the platform's proxy every request comes from the proxy: then the client's address
+    # for the rate limit is the last one the proxy added to X-Forwarded-For.
+    behind_proxy: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram_bot_token: str | None
     telegram_api_base_url: str
@@ -57,6 +71,7 @@ class Settings:
     shutdown_timeout: float = 20.0  # SIGTERM: seconds to finish the work in hand, then give up
     # For the links of operator commands when Telegram is not asked (no token, or offline).
     bot_username: str | None = None
+    console: ConsoleSettings = ConsoleSettings()
 
     @property
     def is_sqlite(self) -> bool:
@@ -203,6 +218,35 @@ def load_settings(
         if not USERNAME_RE.match(bot_username):
             problems.append(f"BOT_USERNAME: expected the bot's @username, got {bot_username!r}")
 
+    console_values: dict[str, int] = {}
+    for name, field, lowest, highest in (
+        ("CONSOLE_INITDATA_MAX_AGE", "init_data_max_age", 30, 86400),
+        ("CONSOLE_SESSION_MINUTES", "session_minutes", 5, 24 * 60),
+        ("CONSOLE_SIGNINS_PER_MINUTE", "sign_ins_per_minute", 1, 1000),
+    ):
+        if (raw := get(name)) is not None:
+            if raw.isdigit() and lowest <= int(raw) <= highest:
+                console_values[field] = int(raw)
+            else:
+                problems.append(f"{name}: expected a whole number {lowest}-{highest}, got {raw!r}")
+    operators: tuple[int, ...] = ()
+    if (raw_operators := get("CONSOLE_OPERATORS")) is not None:
+        ids = [part.strip() for part in raw_operators.split(",") if part.strip()]
+        if all(part.isdigit() for part in ids):
+            operators = tuple(int(part) for part in ids)
+        else:
+            problems.append(
+                "CONSOLE_OPERATORS: expected Telegram user ids separated by commas, "
+                f"got {raw_operators!r}"
+            )
+
+    behind_proxy = False
+    if (raw_proxy := get("CONSOLE_BEHIND_PROXY")) is not None:
+        if raw_proxy.lower() in ("1", "true", "yes", "0", "false", "no"):
+            behind_proxy = raw_proxy.lower() in ("1", "true", "yes")
+        else:
+            problems.append(f"CONSOLE_BEHIND_PROXY: expected true or false, got {raw_proxy!r}")
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -223,4 +267,5 @@ def load_settings(
         retention=RetentionPolicy(**retention_values),
         shutdown_timeout=shutdown_timeout,
         bot_username=bot_username,
+        console=ConsoleSettings(**console_values, operators=operators, behind_proxy=behind_proxy),
     )

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-INFRASTRUCTURE = ("app", "engine", "text", "jobs", "transport", "db")
+INFRASTRUCTURE = ("app", "engine", "text", "jobs", "transport", "db", "console")
 WIRING = {BOT / "app" / "runtime.py", BOT / "db" / "migrations" / "env.py"}
 
 

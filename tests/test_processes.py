@@ -77,6 +77,13 @@ async def test_serve_mode_takes_webhook_updates_only_with_the_secret(
                     await asyncio.sleep(0.1)
             else:
                 pytest.fail("serve did not become healthy: " + await stop(process))
+            # The staff console is served beside the webhook (bot/console).
+            async with http.get(f"{base}/console/") as response:
+                assert response.status == 200
+                assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+                assert "telegram-web-app.js" in await response.text()
+            async with http.get(f"{base}/console/static/signin.js") as response:
+                assert response.status == 200 and "initData" in await response.text()
         update = {
             "update_id": 900,
             "message": {"message_id": 1, "date": 0, "chat": {"id": 43, "type": "private"},

@@ -154,6 +154,9 @@ class BotCore:
         # The bot's @username for deep links (a location's subscription link), read when needed:
         # set by the Telegram adapter (known after getMe); None on channels without one.
         self.bot_username: Callable[[], str] | None = None
+        # The bot's public https address (WEBHOOK_URL) where `serve` also serves the staff
+        # console; None where there is none (`run`, the terminal): Web App buttons are left out.
+        self.web_url: str | None = None
 
     def texts_for(self, locale: str) -> Texts:
         return Texts(self.content, get_translator(locale))

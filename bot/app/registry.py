@@ -100,6 +100,34 @@ class MenuEntry:
     label_key: str | None  # a key in messages.yaml, or None when `label` is a dialog text
     order: int
     label: str = ""
+    # A Telegram Web App button instead of a command: this path of the bot's public web address
+    # (e.g. "/console/"); left out where the bot has none (`BotCore.web_url` is None).
+    web_app: str = ""
+
+
+# A console page's handler: the request (bot.console.request.ConsoleRequest) -> its answer.
+ConsoleHandler = Callable[[Any], Awaitable[Any]]
+CONSOLE_ROLES = ("staff", "steunpunt", "location", "operator")
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    """One page (or form target) of the staff web console (`bot.console`), added by a feature.
+
+    `path` is below /console/ with aiohttp placeholders ("notices/{id:\\d+}"); `role` who may
+    open it: "staff" (any active membership), "steunpunt" or "location" (a membership of that
+    kind), "operator" (`CONSOLE_OPERATORS`). Anyone else gets 404, as for a page that does not
+    exist. `nav_key` (a message key) puts a GET page in the navigation, in `order`.
+
+    Pitfall: the role says who may open the page at all; the handler itself must still check
+    that the id in the path belongs to one of the user's own scopes (and answer 404 if not)."""
+
+    path: str
+    handler: ConsoleHandler
+    role: str = "staff"
+    method: str = "GET"
+    nav_key: str = ""
+    order: int = 0
 
 
 @dataclass(frozen=True)
@@ -231,6 +259,9 @@ class Registry:
     # Tables whose rows a worker claims (status "claimed", claimed_by, claimed_at, attempts) and
     # gives back at a graceful stop, beside the scheduled messages (`bot.jobs.shutdown`).
     claimed_tables: list[Any] = field(default_factory=list)
+    # Pages of the staff web console by "METHOD path", and folders with their templates.
+    console_pages: Claims[ConsolePage] = field(init=False)
+    console_templates: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.commands = Claims("command", self)
@@ -246,6 +277,13 @@ class Registry:
         self.staff_commands = Claims("staff command", self)
         self.staff_buttons = Claims("staff button prefix", self)
         self.shares = Claims("share source", self)
+        self.console_pages = Claims("console page", self)
+
+    def add_console_page(self, *pages: ConsolePage) -> None:
+        for page in pages:
+            if page.role not in CONSOLE_ROLES:
+                raise RegistryConflict(f"console page {page.path!r}: unknown role {page.role!r}")
+            self.console_pages[f"{page.method} {page.path}"] = page
 
     def copy(self) -> Registry:
         """A registry with the same claims whose tables can change on their own (tests add a
@@ -327,6 +365,6 @@ def _menu_problems(entries: Iterable[MenuEntry], commands: dict[str, Any], what:
                 f"{what}: slot {entry.order} is taken by /{slots[entry.order]} and /{entry.command}"
             )
         slots[entry.order] = entry.command
-        if entry.command not in commands and entry.command != "menu":
+        if entry.command not in commands and entry.command != "menu" and not entry.web_app:
             problems.append(f"{what}: /{entry.command} has no command")
     return problems

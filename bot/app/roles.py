@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.dispatch import Context
 from bot.db.directory import Steunpunt
 from bot.db.staff import Location, StaffMember
-from bot.engine.output import OutMessage, command_button, rows
+from bot.engine.output import Button, OutMessage, command_button, rows
 
 # Deep-link payloads allow A-Z a-z 0-9 _ - and 64 characters; keys stay well inside that.
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -38,12 +38,18 @@ async def active_memberships(session: AsyncSession, caregiver_id: int) -> list[S
     return list(result.scalars())
 
 
-async def scopes_of(ctx: Context) -> list[Scope]:
-    """The steunpunten and locations this user is staff of (empty for everyone else)."""
+async def scopes_for(session: AsyncSession, caregiver_id: int) -> list[Scope]:
+    """The steunpunten and locations this caregiver row is staff of (empty for everyone else);
+    read from the database each time (the web console asks on every request)."""
     return [
         Scope(m.id, m.steunpunt_key, m.location_id)
-        for m in await active_memberships(ctx.session, ctx.caregiver.id)
+        for m in await active_memberships(session, caregiver_id)
     ]
+
+
+async def scopes_of(ctx: Context) -> list[Scope]:
+    """The steunpunten and locations this user is staff of (empty for everyone else)."""
+    return await scopes_for(ctx.session, ctx.caregiver.id)
 
 
 async def steunpunt_keys_of(ctx: Context) -> list[str]:
@@ -78,11 +84,12 @@ async def scope_name(
 
 def staff_menu(ctx: Context, intro: str) -> OutMessage:
     entries = sorted(ctx.core.registry.staff_menu, key=lambda e: e.order)
-    buttons = [
-        command_button(
-            ctx.texts.get(e.label_key) if e.label_key else ctx.texts.tr(e.label), e.command
-        )
-        for e in entries
-    ]
+    buttons = []
+    for e in entries:
+        label = ctx.texts.get(e.label_key) if e.label_key else ctx.texts.tr(e.label)
+        if not e.web_app:
+            buttons.append(command_button(label, e.command))
+        elif ctx.core.web_url is not None:
+            buttons.append(Button(label, "", web_app=ctx.core.web_url + e.web_app))
     buttons.append(command_button(ctx.texts.get("button_menu"), "menu"))
     return OutMessage(intro, rows(*buttons))

@@ -73,7 +73,7 @@ def build_core(
     """`features`: content and registry already read from `directory` (the tests read them once
     per run); by default they are read here."""
     content, registry = features or load(directory)
-    return BotCore(
+    core = BotCore(
         db=Database(settings.database_url),
         content=content,
         registry=registry,
@@ -81,3 +81,5 @@ def build_core(
         privacy_version=privacy_version(directory),
         retention=settings.retention,
     )
+    core.web_url = settings.webhook_url.rstrip("/") if settings.webhook_url else None
+    return core

@@ -664,3 +664,10 @@ def _pick(dialog: Dialog, state: State, token: str, texts: Texts, hooks: Hooks) 
     label = option.label if step.options_from else texts.tr(option.label)
     reply = Reply(pressed_label=label).add(*question(dialog, state, texts, hooks))
     return Outcome(state, reply)
+
+
+def check_typed(step: Step, typed: str, now: datetime | None = None) -> str:
+    """`typed` checked exactly as the typed step `step` checks it in a dialog (its bounds and
+    its `check`), as it would be stored; raises `FieldError` with the reason. For forms outside
+    the chat (the staff web console) that fill the same fields."""
+    return _valid(step, typed, now)

@@ -16,6 +16,9 @@ class Button:
     label: str
     data: str
     url: str = ""  # a link button: opens `url` instead of sending `data`
+    # A Telegram Web App button: opens this https page inside Telegram, which hands it the
+    # signed user data (Mini App `initData`); channels without Web Apps show it as a link.
+    web_app: str = ""
 
 
 @dataclass(frozen=True)

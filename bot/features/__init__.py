@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from bot.app.registry import PersonalData, Registry, RegistryConflict
+from sqlalchemy import true
+
+from bot.app.registry import MenuEntry, PersonalData, Registry, RegistryConflict
+from bot.db.console import ConsoleSession
 from bot.db.models import Base, OpenStep
 from bot.engine.spec import DIALOGS_DIR
 from bot.features.broadcast import compose as broadcast
+from bot.features.broadcast import console as broadcast_console
 from bot.features.checkin import handlers as checkin
+from bot.features.evenings import console as evenings_console
 from bot.features.evenings import families as evenings
 from bot.features.evenings import staff as evenings_staff
+from bot.features.handover import console as handover_console
 from bot.features.handover import handlers as handover
 from bot.features.insight import handlers as insight
 from bot.features.inspraak import handlers as inspraak
@@ -24,6 +30,7 @@ from bot.features.respite import handlers as respite
 from bot.features.situation import handlers as situation
 from bot.features.staff import handlers as staff
 from bot.features.steunpunt import card as steunpunt_card
+from bot.features.steunpunt import console as steunpunt_console
 from bot.features.steunpunt import handlers as steunpunt
 from bot.jobs.scheduled import ScheduledMessage
 from bot.text.content import Content, load_content
@@ -68,8 +75,13 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("evenings", lambda: evenings.register(registry)),
         ("broadcast", lambda: broadcast.register(registry)),
         ("kitchentable", lambda: kitchentable.register(registry, dict(content.dialogs))),
+        # The features' pages of the staff web console (bot/console).
+        ("broadcast", lambda: broadcast_console.register(registry)),
+        ("evenings", lambda: evenings_console.register(registry)),
+        ("steunpunt", lambda: steunpunt_console.register(registry)),
         # After the features whose things a caregiver may share with the steunpunt.
         ("handover", lambda: handover.register(registry, dict(content.dialogs))),
+        ("handover", lambda: handover_console.register(registry)),
         ("inspraak", lambda: inspraak.register(registry)),
         ("insight", lambda: insight.register(registry)),
     ]
@@ -77,6 +89,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         registry.feature = name
         register()
     registry.feature = "core"
+    # The staff web console (bot/console, served by `serve`): a Web App button in the staff menu.
+    registry.staff_menu.append(MenuEntry("console", "console_menu", 5, web_app="/console/"))
     _core_personal_data(registry)
     registry.check()
     _check_dialog_hooks(content, registry)
@@ -105,6 +119,15 @@ def _core_personal_data(registry: Registry) -> None:
     by itself (those of kinds asked for without consent stay when it is withdrawn)."""
     registry.add_personal_data(
         PersonalData(OpenStep, OpenStep.caregiver_id, label="kept_open_step"),
+        # Signed-in console sessions of staff; ended ones go with the sweep of transient rows.
+        PersonalData(
+            ConsoleSession,
+            ConsoleSession.caregiver_id,
+            label="kept_console_session",
+            kept_without_consent=True,
+            transient=true(),
+            transient_since=ConsoleSession.expires_at,
+        ),
         PersonalData(
             ScheduledMessage,
             ScheduledMessage.caregiver_id,

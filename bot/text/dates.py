@@ -50,6 +50,24 @@ def local_date(moment: datetime, tz: str = DEFAULT_TIMEZONE) -> date:
     return moment.astimezone(ZoneInfo(tz)).date()
 
 
+def parse_form_datetime(value: str, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
+    """A web form's date-and-time field ("2026-12-12T19:30", the browser's `datetime-local`),
+    meant as wall time in `tz`, as UTC; None when it is not one."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2})?", value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute = (int(part) for part in match.groups())
+    try:
+        return at_local(date(year, month, day), time(hour, minute), tz)
+    except ValueError:
+        return None
+
+
+def form_datetime(moment: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
+    """A moment as a `datetime-local` form value in `tz` (the other way round)."""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+
+
 def _alternation(words: dict[str, int]) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 

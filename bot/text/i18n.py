@@ -160,6 +160,12 @@ class Translator:
         time_part = babel_format_time(moment.time(), _TIME_PATTERN, locale=self.babel_locale)
         return self.gettext(DATETIME_JOIN).format(date=date_part, time=time_part)
 
+    def format_time(
+        self, value: datetime, tz: str = DEFAULT_TIMEZONE, pattern: str = _TIME_PATTERN
+    ) -> str:
+        """The wall time of `value` in `tz`: "19:30" (a 24-hour clock in both languages)."""
+        return babel_format_time(_local(value, tz).time(), pattern, locale=self.babel_locale)
+
     def format_number(self, value: float) -> str:
         """`value` with the locale's separators: 1.234,5 (nl), 1,234.5 (en)."""
         return format_decimal(value, locale=self.babel_locale)

@@ -23,6 +23,7 @@ from telegram import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -112,7 +113,9 @@ def markup(message: OutMessage) -> ReplyMarkup | None:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(b.label, url=b.url)
+                InlineKeyboardButton(b.label, web_app=WebAppInfo(b.web_app))
+                if b.web_app
+                else InlineKeyboardButton(b.label, url=b.url)
                 if b.url
                 else InlineKeyboardButton(b.label, callback_data=b.data)
                 for b in row

@@ -120,7 +120,7 @@ class TerminalChat:
         self.out.flush()
 
     def _write_buttons(self, message: OutMessage) -> None:
-        buttons = [b for row in message.buttons for b in row if not b.url]
+        buttons = [b for row in message.buttons for b in row if not (b.url or b.web_app)]
         # A button labelled "7" is pressed with 7: numbered labels keep their number when free.
         for button in buttons:
             label = plain(button.label)
@@ -136,8 +136,8 @@ class TerminalChat:
             parts = []
             for button in row:
                 label = plain(button.label)
-                if button.url:
-                    parts.append(f"{label}: {button.url}")
+                if button.url or button.web_app:
+                    parts.append(f"{label}: {button.url or button.web_app}")
                 elif key_of[id(button)] == label:
                     parts.append(f"[{marker}{label}]")
                 else:

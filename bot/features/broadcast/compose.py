@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, Context
 from bot.app.registry import MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
-from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
+from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
 from bot.db.models import DialogState
 from bot.db.session import rowcount
 from bot.db.staff import Location, LocationSubscription, StaffMember
@@ -34,7 +34,6 @@ from bot.features.broadcast.models import Broadcast, BroadcastDelivery, NoticeOp
 from bot.features.questionnaire.handlers import open_dialog
 from bot.jobs.scheduled import in_quiet_hours
 from bot.text.content import Texts
-from bot.text.dates import at_local, local_date
 from bot.text.fields import FieldError
 from bot.transport.sender import Sender
 from bot.transport.terminal import plain
@@ -51,7 +50,6 @@ SEND_ACTION, SCHEDULE_ACTION, STOPPED_ACTION = (
 # Caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>, a notice source on or off.
 NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,)})
 LIST_LENGTH = 5
-MORNING = time(8, 0)
 
 # ---------------------------------------------------------------- scope checks
 
@@ -79,30 +77,7 @@ async def municipality_counts(
     session: AsyncSession, steunpunt_key: str
 ) -> list[tuple[str, str, int]]:
     """(code, name, reachable caregivers) of every municipality the steunpunt serves."""
-    result = await session.execute(
-        select(Municipality.code, Municipality.name)
-        .join(SteunpuntMunicipality, SteunpuntMunicipality.municipality_code == Municipality.code)
-        .join(Steunpunt, Steunpunt.id == SteunpuntMunicipality.steunpunt_id)
-        .where(Steunpunt.key == steunpunt_key)
-        .order_by(Municipality.name)
-    )
-    served = result.all()
-    reachable = delivery.audience_query(
-        steunpunt_key=steunpunt_key,
-        location_id=None,
-        audience="municipalities",
-        municipality_codes=[code for code, _ in served],
-    )
-    counted = dict(
-        (
-            await session.execute(
-                select(CaregiverSteunpunt.municipality_code, func.count())
-                .where(CaregiverSteunpunt.caregiver_id.in_(reachable))
-                .group_by(CaregiverSteunpunt.municipality_code)
-            )
-        ).all()
-    )
-    return [(code, name, int(counted.get(code, 0))) for code, name in served]
+    return await delivery.municipality_counts(session, steunpunt_key)
 
 
 async def _counts(session: AsyncSession, given: dict[str, str]) -> dict[str, str]:
@@ -289,16 +264,10 @@ async def send_now(ctx: Context, dialog: Dialog, run: object, state: State) -> l
     if notice is None:
         return [ctx.menu_message("finished_button")]
     texts = ctx.texts
-    if in_quiet_hours(ctx.now):
-        local_day = local_date(ctx.now)
-        morning = at_local(local_day, MORNING)
-        moment = morning if morning > ctx.now else at_local(local_day + timedelta(days=1), MORNING)
-        notice.scheduled_for = moment
-        when = texts.translator.format_datetime(moment)
+    count, held_until = await delivery.send_now(ctx.session, notice, ctx.now)
+    if held_until is not None:
+        when = texts.translator.format_datetime(held_until)
         return [staff_menu(ctx, texts.get("notice_held_until_morning", when=when))]
-    notice.scheduled_for = ctx.now
-    await ctx.session.flush()
-    count = await delivery.start(ctx.session, notice.id, ctx.now)
     return [OutMessage(texts.get_n("notice_sending", count or 0, count=count or 0))]
 
 
@@ -309,9 +278,9 @@ async def schedule_later(
     notice = await _stored(ctx, state)
     if notice is None:
         return [ctx.menu_message("finished_button")]
-    notice.scheduled_for = datetime.fromisoformat(state.answers["when"])
-    notice.recipients = await delivery.count_audience(ctx.session, notice)
-    when = ctx.texts.translator.format_datetime(notice.scheduled_for)
+    moment = datetime.fromisoformat(state.answers["when"])
+    await delivery.schedule(ctx.session, notice, moment)
+    when = ctx.texts.translator.format_datetime(moment)
     text = ctx.texts.get("notice_scheduled", when=when, audience=notice.audience_label)
     return [staff_menu(ctx, text)]
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 from html import escape
 from typing import Any
 
@@ -46,7 +47,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.dispatch import BotCore, upsert_insert
-from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
+from bot.app.roles import Scope, scope_name
+from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.models import Caregiver
 from bot.db.session import rowcount
 from bot.db.staff import LocationSubscription, StaffMember
@@ -57,7 +59,9 @@ from bot.features.broadcast.models import (
     NoticeOptOut,
     WorkerHeartbeat,
 )
+from bot.jobs.scheduled import in_quiet_hours
 from bot.text.content import Texts
+from bot.text.dates import at_local, local_date
 from bot.text.i18n import SUPPORTED_LOCALES, choose_locale
 from bot.transport.sender import Sender, SendOutcome
 from bot.transport.terminal import plain
@@ -72,6 +76,9 @@ DEAD_AFTER = timedelta(seconds=30)
 PROGRESS_SECONDS = 5.0
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 FINISHED = ("sent", "blocked", "failed", "skipped", "cancelled")
+# How far ahead a notice may be planned, and when one sent "now" at night goes out instead.
+SCHEDULE_AHEAD = timedelta(days=366)
+MORNING = clock_time(8, 0)
 
 
 # ---------------------------------------------------------------- sources and audience
@@ -145,6 +152,130 @@ def broadcast_audience(broadcast: Broadcast) -> Select[Any]:
 async def count_audience(session: AsyncSession, broadcast: Broadcast) -> int:
     query = broadcast_audience(broadcast).subquery()
     return int(await session.scalar(select(func.count()).select_from(query)) or 0)
+
+
+async def municipality_counts(
+    session: AsyncSession, steunpunt_key: str
+) -> list[tuple[str, str, int]]:
+    """(code, name, reachable caregivers) of every municipality the steunpunt serves."""
+    result = await session.execute(
+        select(Municipality.code, Municipality.name)
+        .join(SteunpuntMunicipality, SteunpuntMunicipality.municipality_code == Municipality.code)
+        .join(Steunpunt, Steunpunt.id == SteunpuntMunicipality.steunpunt_id)
+        .where(Steunpunt.key == steunpunt_key)
+        .order_by(Municipality.name)
+    )
+    served = result.all()
+    counted = dict(
+        (
+            await session.execute(
+                select(CaregiverSteunpunt.municipality_code, func.count())
+                .where(
+                    CaregiverSteunpunt.caregiver_id.in_(
+                        audience_query(
+                            steunpunt_key=steunpunt_key,
+                            location_id=None,
+                            audience="municipalities",
+                            municipality_codes=[code for code, _ in served],
+                        )
+                    )
+                )
+                .group_by(CaregiverSteunpunt.municipality_code)
+            )
+        ).all()
+    )
+    return [(code, name, int(counted.get(code, 0))) for code, name in served]
+
+
+async def audience_label(texts: Texts, session: AsyncSession, broadcast: Broadcast) -> str:
+    """Who a notice goes to, in words (the preview's and the audit's description)."""
+    if broadcast.location_id is not None:
+        return texts.get("notice_audience_label_location", source=broadcast.source_name)
+    if broadcast.audience == "municipalities" and broadcast.steunpunt_key is not None:
+        chosen = set(broadcast.municipality_codes or [])
+        names = [
+            name
+            for code, name, _ in await municipality_counts(session, broadcast.steunpunt_key)
+            if code in chosen
+        ]
+        return texts.get("notice_audience_label_municipalities", names=", ".join(names))
+    return texts.get("notice_audience_label_all", source=broadcast.source_name)
+
+
+async def new_notice(
+    session: AsyncSession,
+    scope: Scope,
+    now: datetime,
+    *,
+    text_html: str,
+    text_length: int,
+    audience: str,
+    municipality_codes: list[str],
+    audience_label: str,
+    sender_caregiver_id: int,
+    sender_name: str,
+    report_chat_id: int | None,
+    extra: dict[str, Any] | None = None,
+) -> Broadcast:
+    """A composed notice of the staff member of `scope` as its row, to be started (`send_now`)
+    or planned (`schedule`) in the same transaction. The sender's name is the membership's
+    display name when it has one."""
+    member = await session.get(StaffMember, scope.member_id)
+    notice = Broadcast(
+        status="scheduled",
+        steunpunt_key=scope.steunpunt_key,
+        location_id=scope.location_id,
+        source_name=await scope_name(session, scope.steunpunt_key, scope.location_id),
+        sender_member_id=scope.member_id,
+        sender_caregiver_id=sender_caregiver_id,
+        sender_name=(member.display_name if member else "") or sender_name,
+        text_html=text_html,
+        text_length=text_length,
+        audience=audience,
+        municipality_codes=municipality_codes,
+        audience_label=audience_label[:400],
+        recipients=0,
+        created_at=now,
+        report_chat_id=report_chat_id,
+        extra=extra or {},
+    )
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+def time_problem(moment: datetime, now: datetime) -> str | None:
+    """Why a notice cannot be planned at `moment`: "past", "too_far", "quiet" (the night), or
+    None when it can."""
+    if moment <= now:
+        return "past"
+    if moment > now + SCHEDULE_AHEAD:
+        return "too_far"
+    if in_quiet_hours(moment):
+        return "quiet"
+    return None
+
+
+async def schedule(session: AsyncSession, broadcast: Broadcast, moment: datetime) -> None:
+    """The composed notice waits for `moment` (checked with `time_problem` first)."""
+    broadcast.status, broadcast.scheduled_for = "scheduled", moment
+    broadcast.recipients = await count_audience(session, broadcast)
+
+
+async def send_now(
+    session: AsyncSession, broadcast: Broadcast, now: datetime
+) -> tuple[int | None, datetime | None]:
+    """Start the composed notice now: (recipients, None); at night it is held until 08:00
+    instead: (None, that morning)."""
+    if in_quiet_hours(now):
+        local_day = local_date(now)
+        morning = at_local(local_day, MORNING)
+        moment = morning if morning > now else at_local(local_day + timedelta(days=1), MORNING)
+        broadcast.status, broadcast.scheduled_for = "scheduled", moment
+        return None, moment
+    broadcast.status, broadcast.scheduled_for = "scheduled", now
+    await session.flush()
+    return await start(session, broadcast.id, now) or 0, None
 
 
 def sender_is_staff() -> ColumnElement[bool]:

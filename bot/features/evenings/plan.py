@@ -389,3 +389,51 @@ async def promote_waitlist(
     if waiting:
         notify(session, evening, [r.caregiver_id for r in waiting], KIND_PROMOTED, now)
     return waiting
+
+
+# ---------------------------------------------------------------- changing and cancelling
+
+
+async def change_evening(
+    session: AsyncSession,
+    evening: FamilyEvening,
+    location: Location,
+    changes: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Apply `changes` (field -> new value, fields of `EVENING_FIELDS`) to an upcoming evening:
+    a new version, the waiting list moved up when there is room, reminders planned again (at
+    the new date, if moved), and one change message to every subscriber, replacing an earlier
+    one not sent yet (it shows all details). Returns how many families are told."""
+    old = {name: getattr(evening, name) for name in changes}
+    for name, value in changes.items():
+        setattr(evening, name, value)
+    evening.version += 1
+    evening.updated_at = now
+    if "max_guests" in changes:
+        await promote_waitlist(session, evening, await answers_of(session, evening.id), now)
+    await drop_pending(session, evening.id, (KIND_CHANGED,))
+    await replan_reminders(session, evening, location, now)
+    families = await subscriber_ids(session, location.id)
+    shown = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in old.items()}
+    notify(session, evening, families, KIND_CHANGED, now, changes=shown)
+    return len(families)
+
+
+async def cancel_evening(
+    session: AsyncSession, evening: FamilyEvening, location: Location, now: datetime
+) -> int:
+    """Cancel an upcoming evening: nothing more is planned for it, and every subscriber and
+    everyone who answered (except those who said no) is told. Returns how many are told."""
+    evening.status = "cancelled"
+    evening.version += 1
+    evening.updated_at = now
+    await drop_pending(
+        session, evening.id, (KIND_INVITE, KIND_REMINDER, KIND_CHANGED, KIND_PROMOTED)
+    )
+    answers = await answers_of(session, evening.id)
+    families = set(await subscriber_ids(session, location.id))
+    families |= {r.caregiver_id for r in answers if r.answer != "no"}
+    families -= {r.caregiver_id for r in answers if r.answer == "no"}
+    notify(session, evening, sorted(families), KIND_CANCELLED, now)
+    return len(families)

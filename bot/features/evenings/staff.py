@@ -22,24 +22,18 @@ from bot.db.staff import Location
 from bot.engine.flow import Event, State
 from bot.engine.output import Button, OutMessage, Reply, command_button, rows
 from bot.engine.spec import Dialog
+from bot.features.evenings import plan
 from bot.features.evenings.files import qr_png, subscribe_link
 from bot.features.evenings.models import EveningRsvp, FamilyEvening
 from bot.features.evenings.plan import (
     EVENING_FIELDS,
-    KIND_CANCELLED,
-    KIND_CHANGED,
     KIND_INVITE,
-    KIND_PROMOTED,
-    KIND_REMINDER,
     STAFF_BUTTONS,
     answers_of,
     count,
     details_lines,
-    drop_pending,
     notify,
     plan_reminders,
-    promote_waitlist,
-    replan_reminders,
     short_when,
     subscriber_ids,
     when_text,
@@ -267,39 +261,17 @@ async def apply_edit(ctx: Context, dialog: Dialog, run: object, state: State) ->
     old = getattr(evening, field)
     if new == old:
         return [await evening_card(ctx, evening, location)]
-    setattr(evening, field, new)
-    evening.version += 1
-    evening.updated_at = ctx.now
-    answers = await answers_of(ctx.session, evening.id)
-    if field == "max_guests":
-        await promote_waitlist(ctx.session, evening, answers, ctx.now)
-    # Every change gets a new version: reminders are planned again (at the new date, if moved),
-    # and an earlier change notice not sent yet is replaced by this one (it shows all details).
-    await drop_pending(ctx.session, evening.id, (KIND_CHANGED,))
-    await replan_reminders(ctx.session, evening, location, ctx.now)
-    families = await subscriber_ids(ctx.session, location.id)
-    shown_old = old.isoformat() if isinstance(old, datetime) else old
-    notify(ctx.session, evening, families, KIND_CHANGED, ctx.now, changes={field: shown_old})
-    text = ctx.texts.get_n("evening_changed_sent", len(families), count=len(families))
+    families = await plan.change_evening(ctx.session, evening, location, {field: new}, ctx.now)
+    text = ctx.texts.get_n("evening_changed_sent", families, count=families)
     return [OutMessage(text), await evening_card(ctx, evening, location)]
 
 
 async def cancel_evening(ctx: Context, evening: FamilyEvening, location: Location) -> Reply:
     if evening.status != "active" or evening.starts_at <= ctx.now:
         return Reply().add(OutMessage(ctx.texts.get("evening_staff_not_editable")))
-    evening.status = "cancelled"
-    evening.version += 1
-    evening.updated_at = ctx.now
-    await drop_pending(
-        ctx.session, evening.id, (KIND_INVITE, KIND_REMINDER, KIND_CHANGED, KIND_PROMOTED)
-    )
-    answers = await answers_of(ctx.session, evening.id)
-    families = set(await subscriber_ids(ctx.session, location.id))
-    families |= {r.caregiver_id for r in answers if r.answer != "no"}
-    families -= {r.caregiver_id for r in answers if r.answer == "no"}
-    notify(ctx.session, evening, sorted(families), KIND_CANCELLED, ctx.now)
-    text = ctx.texts.get_n("evening_cancel_done", len(families), title=evening.title,
-                          count=len(families))  # fmt: skip
+    families = await plan.cancel_evening(ctx.session, evening, location, ctx.now)
+    text = ctx.texts.get_n("evening_cancel_done", families, title=evening.title,
+                          count=families)  # fmt: skip
     return Reply(pressed_label=ctx.texts.get("evening_button_cancel_yes")).add(
         OutMessage(text), staff_menu(ctx, ctx.texts.get("evening_staff_more"))
     )

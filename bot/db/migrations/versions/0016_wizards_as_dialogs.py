@@ -5,7 +5,7 @@ their step; a notice row is now made when it is sent or planned. Drafts open at 
 not carried over: the staff member starts `/avond_nieuw` or `/bericht` again.
 
 Revision ID: 0016
-Revises: 0014 (re-chained after the warm handover; the lead re-chains it after 0015 when merged)
+Revises: 0015 (after the warm handover and the staff console)
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from bot.db.models import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
