@@ -324,43 +324,6 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
     return broadcast.recipients
 
 
-async def send_notice(
-    session: AsyncSession,
-    *,
-    steunpunt_key: str,
-    municipality_codes: list[str],
-    source_name: str,
-    sender_member_id: int | None,
-    sender_caregiver_id: int | None,
-    sender_name: str,
-    text_html: str,
-    audience_label: str,
-    report_chat_id: int | None,
-    extra: Mapping[str, Any],
-    now: datetime,
-    at: datetime | None = None,
-) -> tuple[int, int | None]:
-    """A steunpunt notice made by another feature than the composer (an inspraak question): the
-    same row, audience and deliverer as `/bericht`. It starts now, or waits until `at`.
-    Returns (broadcast id, recipients; None while it waits)."""
-    broadcast = Broadcast(
-        status="scheduled", steunpunt_key=steunpunt_key, location_id=None,
-        source_name=source_name, sender_member_id=sender_member_id,
-        sender_caregiver_id=sender_caregiver_id, sender_name=sender_name, text_html=text_html,
-        text_length=len(plain(text_html)),
-        audience="municipalities" if municipality_codes else "all",
-        municipality_codes=list(municipality_codes), audience_label=audience_label[:400],
-        recipients=0, created_at=now, scheduled_for=at or now, report_chat_id=report_chat_id,
-        extra=dict(extra),
-    )  # fmt: skip
-    session.add(broadcast)
-    await session.flush()
-    if at is not None and at > now:
-        broadcast.recipients = await count_audience(session, broadcast)
-        return broadcast.id, None
-    return broadcast.id, await start(session, broadcast.id, now)
-
-
 async def audience_size(
     session: AsyncSession, steunpunt_key: str, municipality_codes: list[str]
 ) -> int:

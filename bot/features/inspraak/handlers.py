@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import select, update
@@ -34,9 +34,7 @@ from bot.features.inspraak.models import (
     InspraakTally,
 )
 from bot.features.inspraak.scrub import scrub
-from bot.jobs.scheduled import in_quiet_hours
 from bot.text.content import Texts
-from bot.text.dates import at_local, local_date
 
 COMMAND = "inspraak"
 # Caregivers: ip:a:<question>:<option> answers, ip:why:<question>, ip:skip:<question> (no comment).
@@ -53,7 +51,6 @@ QUESTION_LIMIT, OPTION_LIMIT, COMMENT_LIMIT = 200, 40, 500
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
 LIST_LENGTH = 5
 COMMENTS_SHOWN = 20
-MORNING = time(8, 0)
 
 
 def is_open(question: InspraakQuestion, now: datetime) -> bool:
@@ -434,30 +431,21 @@ async def open_question(
     )
     if count < K:
         return None
-    at = None
-    if in_quiet_hours(now):
-        day = local_date(now)
-        morning = at_local(day, MORNING)
-        at = morning if morning > now else at_local(day + timedelta(days=1), MORNING)
     for option in range(len(draft.options)):
         session.add(InspraakTally(question_id=draft.id, option=option, count=0))
-    broadcast_id, sent_to = await delivery.send_notice(
-        session,
-        steunpunt_key=draft.steunpunt_key,
+    assert draft.sender_caregiver_id is not None and draft.sender_member_id is not None
+    notice = await delivery.new_notice(
+        session, Scope(draft.sender_member_id, draft.steunpunt_key, None), now,
+        text_html=question_html(draft), text_length=len(draft.question),
+        audience="municipalities" if draft.municipality_codes else "all",
         municipality_codes=list(draft.municipality_codes or []),
-        source_name=draft.source_name,
-        sender_member_id=draft.sender_member_id,
-        sender_caregiver_id=draft.sender_caregiver_id,
-        sender_name=draft.sender_name,
-        text_html=question_html(draft),
-        audience_label=texts.get("inspraak_audience_label", question=draft.question),
-        report_chat_id=report_chat_id,
-        extra=notice_extra(draft),
-        now=now,
-        at=at,
-    )
-    start = at or now
-    draft.status, draft.step, draft.broadcast_id = "open", "done", broadcast_id
+        audience_label=texts.get("inspraak_audience_label", question=draft.question)[:400],
+        sender_caregiver_id=draft.sender_caregiver_id, sender_name=draft.sender_name,
+        report_chat_id=report_chat_id, extra=notice_extra(draft),
+    )  # fmt: skip
+    sent_to, held_until = await delivery.send_now(session, notice, now)
+    start = held_until or now
+    draft.status, draft.step, draft.broadcast_id = "open", "done", notice.id
     draft.sent_at, draft.closes_at = start, start + OPEN_FOR
     return count, sent_to
 
