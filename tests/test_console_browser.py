@@ -373,3 +373,31 @@ async def test_steunpunt_staff_pick_up_and_close_a_request_for_contact(
     closed = await page.click("Afsluiten")
     assert "afgesloten: er is contact geweest" in closed
     await page.check_page("16-request-closed")
+
+
+async def test_steunpunt_staff_read_the_area_insight_and_write_an_inspraak_question(
+    browser: Any, site: tuple[BotCore, str]
+) -> None:
+    from tests.test_insight import OCTOBER, people, selfcheck
+
+    core, base = site
+    for caregiver_id in await people(core, 8000, 12, VUGHT):
+        await selfcheck(core, caregiver_id, "moderate", OCTOBER)
+    await staff_user(core, 2031, steunpunt_key=VUGHT_BOXTEL, display_name="Sanne")
+    page = Page(browser, base)
+    await page.sign_in(2031, core)
+    insight = await page.click("Inzicht")
+    assert "Uitslag van de zelftest per maand" in insight and "te weinig om te tonen" in insight
+    await page.check_page("17-insight")
+    await page.click("Inspraak")
+    await page.check_page("18-inspraak")
+    await page.click("Nieuwe vraag")
+    await page.type_into("Vraag", "Wat helpt jou het meest?")
+    await page.type_into("Keuzes", "Meer informatie\nEen vrijwilliger die even oppast")
+    await page.check_page("19-inspraak-new")
+    preview = await page.click("Bekijk hoe het eruitziet")
+    assert "Wat gebeurt er met mijn antwoord?" in preview and "12 mantelzorgers" in preview
+    await page.check_page("20-inspraak-preview")
+    sent = await page.click("Versturen (12)")
+    assert "Je vraag wordt nu verstuurd" in sent and "Antwoorden: minder dan 10" in sent
+    await page.check_page("21-inspraak-question")

@@ -19,7 +19,9 @@ from bot.features.evenings import families as evenings
 from bot.features.evenings import staff as evenings_staff
 from bot.features.handover import console as handover_console
 from bot.features.handover import handlers as handover
+from bot.features.insight import console as insight_console
 from bot.features.insight import handlers as insight
+from bot.features.inspraak import console as inspraak_console
 from bot.features.inspraak import handlers as inspraak
 from bot.features.kitchentable import handlers as kitchentable
 from bot.features.onboarding import handlers as onboarding
@@ -84,6 +86,8 @@ def load(directory: Path = DIALOGS_DIR) -> tuple[Content, Registry]:
         ("handover", lambda: handover_console.register(registry)),
         ("inspraak", lambda: inspraak.register(registry)),
         ("insight", lambda: insight.register(registry)),
+        ("inspraak", lambda: inspraak_console.register(registry)),
+        ("insight", lambda: insight_console.register(registry)),
     ]
     for name, register in features:
         registry.feature = name

@@ -258,10 +258,13 @@ async def show_draft(ctx: Context, draft: InspraakQuestion) -> Reply:
 
 
 def notice_extra(draft: InspraakQuestion) -> dict[str, object]:
+    """The answer buttons and the note of the question's notice (an unsaved draft, shown as a
+    preview only, gets buttons of question 0, which answer nothing)."""
+    number = draft.id or 0
     answers = [
-        [(ANSWERS.pack("a", draft.id, i), label, False)] for i, label in enumerate(draft.options)
+        [(ANSWERS.pack("a", number, i), label, False)] for i, label in enumerate(draft.options)
     ]
-    why = [(ANSWERS.pack("why", draft.id), "inspraak_why_button", True)]
+    why = [(ANSWERS.pack("why", number), "inspraak_why_button", True)]
     return delivery.extras("inspraak_note", [*answers, why])
 
 
