@@ -21,6 +21,7 @@ from tests.test_broadcast import (
     deliver,
 )
 from tests.test_console import client, signed_in  # noqa: F401 (the fixture)
+from tests.test_evenings import LINDE
 from tests.test_insight import OCTOBER, people, selfcheck
 
 
@@ -41,6 +42,10 @@ async def test_the_insight_page_shows_the_protected_tables_with_filters(
     narrowed = await browser.get(f"/console/insight?m={BOXTEL}&from=2026-10&to=2026-10&band=heavy")
     assert "<td>1</td>" not in narrowed and "te weinig om te tonen" in narrowed
     await browser.get(f"/console/insight?s={DEN_BOSCH}", status=404)
+    await staff_user(core, 604, location_key=LINDE)  # care-home staff: no area of their own
+    location = await signed_in(client, core, 604)
+    await location.get("/console/insight", status=404)
+    await location.get("/console/inspraak", status=404)
 
 
 async def test_a_question_written_on_the_page_is_the_chats_and_its_result_is_protected(
