@@ -277,3 +277,29 @@ async def test_a_caregiver_does_not_reach_inspraak_for_staff(directory: BotCore)
 )  # fmt: skip
 def test_comments_lose_names_and_numbers(typed: str, kept: str) -> None:
     assert scrub(typed) == kept
+
+
+async def test_that_i_answered_stays_through_withdrawal_and_goes_with_forget_me(
+    directory: BotCore,
+) -> None:
+    await area(directory)
+    staff = await staff_user(directory, 658, steunpunt_key=VUGHT_BOXTEL)
+    sender = await ask(directory, staff)
+    user = CoreUser(directory, 7100)
+    data = button(notice_to(sender, 7100), "Meer informatie").data
+    await user.presses_data(data)
+    await user.taps("Nee, klaar")
+    await user.says("/privacy")
+    await user.taps("Toestemming intrekken en wissen")
+    assert (
+        "1 inspraakvraag die je beantwoordde (alleen dát je antwoordde, niet wat)"
+        in (user.last_text.split("Dit blijft:")[1])
+    )
+    await user.taps("Ja, wis mijn antwoorden en uitslagen")
+    async with directory.db.transaction() as session:
+        assert len(list(await session.scalars(select(InspraakAnswered.caregiver_id)))) == 1
+    await user.says("/vergeetmij")
+    await user.taps("Ja, wis alles over mij")
+    async with directory.db.transaction() as session:
+        assert list(await session.scalars(select(InspraakAnswered.caregiver_id))) == []
+    assert await counts(directory) == [0, 1, 0]  # the count of the answer stays: it names nobody
