@@ -39,10 +39,9 @@ from bot.text.content import Texts
 COMMAND = "inspraak"
 # Caregivers: ip:a:<question>:<option> answers, ip:why:<question>, ip:skip:<question> (no comment).
 ANSWERS = ButtonCodec("ip", {"a": (int, int), "why": (int,), "skip": (int,)})
-# Staff: iq:<action>:<question id> (new and scope: a staff membership id).
+# Staff: iq:<action>:<question id> (new: a staff membership id).
 STAFF = ButtonCodec(
-    "iq",
-    {a: (int,) for a in ("new", "scope", "send", "cmt", "edit", "stop", "close", "res")},
+    "iq", {a: (int,) for a in ("new", "send", "cmt", "edit", "stop", "close", "res")}
 )
 DRAFT_STEP, COMMENT_STEP = "inspraak.draft", "inspraak.comment"
 OPEN_FOR = timedelta(days=14)
