@@ -116,12 +116,16 @@ def cpu_seconds(pid: int) -> float:
 
 async def sql_counts(process: asyncio.subprocess.Process, path: Path) -> dict[str, int]:
     """The counts of bench/counted.py so far (it writes them on SIGUSR1)."""
-    before = json.loads(path.read_text())["dumps"] if path.exists() else 0
+
+    def read() -> dict[str, int]:
+        return dict(json.loads(path.read_text())) if path.exists() else {"dumps": 0}
+
+    before = read()["dumps"]
     process.send_signal(signal.SIGUSR1)
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if path.exists() and (counts := json.loads(path.read_text()))["dumps"] > before:
-            return dict(counts)
+        if (counts := read())["dumps"] > before:
+            return counts
     raise RuntimeError("the bot did not write its counts")
 
 
@@ -253,16 +257,18 @@ async def measure(
 def report(title: str, results: list[dict[str, Any]]) -> None:
     base = results[0]["rate"]
     print(title)
-    print(f"{'case':<34}{'steps':>6}{'steps/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
-          f"{'CPU ms':>8}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}{'batch':>6}")  # fmt: skip
+    head = f"{'case':<34}{'steps':>6}{'steps/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
+    print(f"{head}{'CPU ms':>8}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}{'batch':>6}")
     for r in results:
         sql = (f"{r['statements']:>6.2f}{r['transactions']:>5.2f}{r['pings']:>5.2f}"
                if "statements" in r else f"{'-':>6}{'-':>5}{'-':>5}")  # fmt: skip
         print(f"{r['name']:<34}{r['updates']:>6}{r['rate']:>9.1f}{r['p50']:>8.1f}"
               f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{r['busy']:>6.0%}"
               f"{sql}{r['api']:>5.2f}{r['batch']:>6.1f}")  # fmt: skip
-    print("(per step: CPU ms of the bot process, SQL statements, transactions, connection pings,"
-          " Bot API calls besides getUpdates; batch: updates per non-empty getUpdates)")  # fmt: skip
+    print(
+        "(per step: CPU ms of the bot process, SQL statements, transactions, connection "
+        "pings, Bot API calls besides getUpdates; batch: updates per non-empty getUpdates)"
+    )
 
 
 async def main() -> None:
@@ -289,8 +295,8 @@ async def main() -> None:
     if not args.saturated_only:
         if not args.paced_only:
             print()
-        report(f"Paced: {args.caregivers} caregivers, one tap every 2-3 s each, {steps}",
-               await measure(args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo))  # fmt: skip
+        paced = await measure(args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo)
+        report(f"Paced: {args.caregivers} caregivers, one tap every 2-3 s each, {steps}", paced)
 
 
 if __name__ == "__main__":
