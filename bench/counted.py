@@ -16,6 +16,7 @@ import os
 import runpy
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 COUNTS = {"statements": 0, "transactions": 0, "checkouts": 0, "pings": 0, "dumps": 0}
+# BENCH_STATEMENTS=FILE: also write how often each statement ran (its first 150 characters).
+TEXTS: Counter[str] = Counter()
+BY_TEXT = bool(os.environ.get("BENCH_STATEMENTS"))
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _statement(*_args: Any) -> None:
+def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     COUNTS["statements"] += 1
+    if BY_TEXT:
+        TEXTS[" ".join(statement.split())[:150]] += 1
 
 
 @event.listens_for(Engine, "begin")
@@ -53,6 +59,9 @@ def _dump(*_args: Any) -> None:
     partial = target.with_suffix(".part")
     partial.write_text(json.dumps(COUNTS))
     partial.replace(target)
+    if BY_TEXT:
+        lines = [f"{n:>7} {text}" for text, n in TEXTS.most_common()]
+        Path(os.environ["BENCH_STATEMENTS"]).write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # SQLite: a checkpoint after this many commits keeps the WAL file small (SQLite's own default,
 # 1,000 pages, is about 200-300 of our commits).
 CHECKPOINT_EVERY = 100
+# PostgreSQL: seconds a pooled connection is used before it is replaced (see make_engine).
+POOL_RECYCLE = 600
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = 10_000) -> None:
@@ -64,7 +66,13 @@ def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> AsyncEngin
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # Liveness without a round trip per transaction (pool_pre_ping pinged at every checkout):
+    # connections are replaced after POOL_RECYCLE seconds, before idle timeouts of servers and
+    # proxies cut them, and a connection that died anyway (a server restart) fails its first
+    # statement, which SQLAlchemy reports as `connection_invalidated`: it drops that one and
+    # every older connection from the pool, and the work is tried again on a new one
+    # (TelegramAdapter.take; a periodic job at its next tick).
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE)
     return create_async_engine(url, **kwargs)
 
 
