@@ -222,7 +222,12 @@ async def with_postgres(run: Any) -> Any:
 
 
 async def measure(
-    n: int, think: tuple[float, float] | None, only: str | None, intake: bool, extra: bool
+    n: int,
+    think: tuple[float, float] | None,
+    only: str | None,
+    intake: bool,
+    extra: bool,
+    speedups: bool = False,
 ) -> list[dict[str, Any]]:
     bench = ROOT / "bench"
     ceiling = [sys.executable, str(bench / "ceiling_bot.py")]
@@ -230,23 +235,26 @@ async def measure(
     if extra:
         echo = [sys.executable, str(bench / "baseline_bot.py")]
         results.append(await run_case("echo (PTB, no db)", echo, {}, WALK_BASELINE, n, think))
-    intakes = [("", [*COUNTED, "-m", "bot", "run"])]
+    intakes = [("", [*COUNTED, "-m", "bot", "run"], {})]
     if intake:
-        intakes.append((", not durable", [*COUNTED, str(bench / "updater_bot.py")]))
+        intakes.append((", not durable", [*COUNTED, str(bench / "updater_bot.py")], {}))
+    if speedups:
+        intakes.append((", SPEEDUPS=0", [*COUNTED, "-m", "bot", "run"], {"SPEEDUPS": "0"}))
     if only in (None, "sqlite"):
-        for label, command in intakes:
+        for label, command, extra_env in intakes:
             with tempfile.TemporaryDirectory() as tmp:
                 env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
-                       **NO_FLOOD_BRAKE}  # fmt: skip
+                       **NO_FLOOD_BRAKE, **extra_env}  # fmt: skip
                 results.append(await run_case(f"ours, SQLite{label}", command, env,
                                               WALK_OURS, n, think))  # fmt: skip
     if only in (None, "postgres"):
-        for label, command in intakes:
+        for label, command, extra_env in intakes:
 
             async def on_postgres(
-                url: str, label: str = label, command: list[str] = command
-            ) -> Any:
-                env = {"DATABASE_URL": url, **NO_FLOOD_BRAKE}
+                url: str, label: str = label, command: list[str] = command,
+                extra_env: dict[str, str] = extra_env,
+            ) -> Any:  # fmt: skip
+                env = {"DATABASE_URL": url, **NO_FLOOD_BRAKE, **extra_env}
                 return await run_case(f"ours, PostgreSQL{label}", command, env, WALK_OURS, n,
                                       think)  # fmt: skip
 
@@ -280,6 +288,8 @@ async def main() -> None:
     parser.add_argument("--intake", action="store_true",
                         help="also ours without the durable intake (PTB's Updater)")  # fmt: skip
     parser.add_argument("--echo", action="store_true", help="also the echo baseline")
+    parser.add_argument("--speedups", action="store_true",
+                        help="also ours without uvloop and orjson (SPEEDUPS=0)")  # fmt: skip
     parser.add_argument("--paced-only", action="store_true")
     parser.add_argument("--saturated-only", action="store_true")
     parser.add_argument("--profile", metavar="FILE",
@@ -289,13 +299,17 @@ async def main() -> None:
         PROFILE.append(args.profile)
     steps = f"{len(WALK_OURS)} steps each; each bot in its own process"
     if not args.paced_only:
-        report(f"Saturated: {args.users} users tapping without pause, {steps}",
-               await measure(args.users, None, args.only, args.intake, args.echo))  # fmt: skip
+        saturated = await measure(
+            args.users, None, args.only, args.intake, args.echo, args.speedups
+        )
+        report(f"Saturated: {args.users} users tapping without pause, {steps}", saturated)
         PROFILE.clear()
     if not args.saturated_only:
         if not args.paced_only:
             print()
-        paced = await measure(args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo)
+        paced = await measure(
+            args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo, args.speedups
+        )
         report(f"Paced: {args.caregivers} caregivers, one tap every 2-3 s each, {steps}", paced)
 
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import cast
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot import speedups
+
+_FAST_LOADS = speedups.json_loads()
 
 _POOL_TIMEOUT_MESSAGE = (
     "Pool timeout: All connections in the connection pool are occupied. "
@@ -69,6 +74,17 @@ class AiohttpRequest(BaseRequest):
         # running event loop, and the constructor usually runs before any loop exists.
         self._session: aiohttp.ClientSession | None = None
         self._pool_slots: asyncio.Semaphore | None = None
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """PTB's parsing of an answer, with orjson when it is installed (bot/speedups.py); an
+        answer orjson refuses goes to PTB's own parser, which decides (and maps the error)."""
+        if _FAST_LOADS is not None:
+            try:
+                return cast("JSONDict", _FAST_LOADS(payload))
+            except ValueError:  # orjson.JSONDecodeError is a ValueError
+                pass
+        return BaseRequest.parse_json_payload(payload)
 
     @property
     def read_timeout(self) -> float | None:
