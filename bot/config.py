@@ -56,6 +56,8 @@ class Settings:
     shutdown_timeout: float = 20.0  # SIGTERM: seconds to finish the work in hand, then give up
     # For the links of operator commands when Telegram is not asked (no token, or offline).
     bot_username: str | None = None
+    # uvloop and orjson when installed (bot/speedups.py); SPEEDUPS=0 does without them.
+    speedups: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -201,6 +203,11 @@ def load_settings(
         if not USERNAME_RE.match(bot_username):
             problems.append(f"BOT_USERNAME: expected the bot's @username, got {bot_username!r}")
 
+    raw_speedups = get("SPEEDUPS") or "1"
+    if raw_speedups not in ("0", "1"):
+        problems.append(f"SPEEDUPS: expected 1 (use uvloop and orjson if installed) or 0, "
+                        f"got {raw_speedups!r}")  # fmt: skip
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -221,4 +228,5 @@ def load_settings(
         retention=RetentionPolicy(**retention_values),
         shutdown_timeout=shutdown_timeout,
         bot_username=bot_username,
+        speedups=raw_speedups == "1",
     )

@@ -1,26 +1,21 @@
 """Optional speedups for `run` and `serve`: uvloop as the event loop and orjson for the Bot API's
 answers, each used only when installed (`pip install '.[speed]'`) and not switched off with
-SPEEDUPS=0. Nothing behaves differently with or without them; see bench/throughput.py
-(`--speedups`) for what they are worth.
+SPEEDUPS=0 (`Settings.speedups`). Nothing behaves differently with or without them; see
+bench/throughput.py (`--speedups`) for what they are worth.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def enabled() -> bool:
-    return os.environ.get("SPEEDUPS", "1") != "0"
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`, on uvloop's event loop when it is there (and wanted)."""
-    if enabled():
+def run(main: Coroutine[Any, Any, T], *, enabled: bool = True) -> T:
+    """`asyncio.run(main)`, on uvloop's event loop when it is there (and `enabled`)."""
+    if enabled:
         try:
             import uvloop
         except ImportError:
@@ -31,9 +26,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(main)
 
 
-def json_loads() -> Any:
-    """orjson's `loads` when it is there (and wanted), else None."""
-    if not enabled():
+def json_loads(*, enabled: bool = True) -> Callable[[bytes], Any] | None:
+    """orjson's `loads` when it is there (and `enabled`), else None."""
+    if not enabled:
         return None
     try:
         import orjson

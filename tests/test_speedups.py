@@ -10,26 +10,33 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot import speedups
+from bot.config import SettingsError, load_settings
 from bot.transport.aiohttp_request import AiohttpRequest
 
 ANSWER = '{"ok":true,"result":{"message_id":7,"text":"Hoe gaat het? \\u00e9\\ud83d\\ude00"}}'
 
 
-def test_answers_parse_as_with_ptb_and_a_broken_one_is_the_same_error() -> None:
+@pytest.mark.parametrize("fast_json", [True, False])
+def test_answers_parse_as_with_ptb_and_a_broken_one_is_the_same_error(fast_json: bool) -> None:
+    request = AiohttpRequest(fast_json=fast_json)
     payload = ANSWER.encode()
-    assert AiohttpRequest.parse_json_payload(payload) == BaseRequest.parse_json_payload(payload)
+    assert request.parse_json_payload(payload) == BaseRequest.parse_json_payload(payload)
     for broken in (b"<html>502 Bad Gateway</html>", b'{"ok": tru', b"\xff\xfe"):
         with pytest.raises(TelegramError, match="Invalid server response"):
-            AiohttpRequest.parse_json_payload(broken)
+            request.parse_json_payload(broken)
 
 
-def test_speedups_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_speedups_are_a_setting_and_can_be_switched_off() -> None:
     async def loop_name() -> str:
         return type(asyncio.get_running_loop()).__module__
 
-    monkeypatch.setenv("SPEEDUPS", "0")
-    assert speedups.json_loads() is None
-    assert speedups.run(loop_name()).startswith("asyncio")
-    monkeypatch.delenv("SPEEDUPS")
+    env = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-the-fake-api-000"}
+    assert load_settings(env, dotenv=None).speedups
+    off = load_settings({**env, "SPEEDUPS": "0"}, dotenv=None)
+    assert not off.speedups
+    assert speedups.json_loads(enabled=off.speedups) is None
+    assert speedups.run(loop_name(), enabled=off.speedups).startswith("asyncio")
+    with pytest.raises(SettingsError, match="SPEEDUPS"):
+        load_settings({**env, "SPEEDUPS": "yes"}, dotenv=None)
     uvloop = pytest.importorskip("uvloop")
     assert speedups.run(loop_name()) == uvloop.Loop.__module__

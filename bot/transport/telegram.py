@@ -237,8 +237,10 @@ def build_application(settings: Settings, core: BotCore) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
-        .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .request(AiohttpRequest(connection_pool_size=256, fast_json=settings.speedups))
+        .get_updates_request(
+            AiohttpRequest(connection_pool_size=2, read_timeout=40.0, fast_json=settings.speedups)
+        )
         .updater(None)
         .build()
     )
