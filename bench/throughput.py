@@ -13,7 +13,8 @@ A step ends at the first message with buttons to that caregiver. Our bot runs wi
 flood brake off (FLOOD_LIMIT): closed-loop users tap far faster than people.
 
     python bench/throughput.py [--users 100] [--caregivers 200] [--only sqlite|postgres]
-                               [--intake] [--paced-only] [--profile FILE]
+                               [--intake] [--speedups] [--echo] [--rounds N]
+                               [--saturated-only | --paced-only] [--profile FILE]
 
 Saturated: `--users` closed-loop users, each tapping again the moment the answer arrives
 (capacity). Prints steps/s, the ratio ours/ceiling (same run), CPU ms per step of the bot process
@@ -262,6 +263,17 @@ async def measure(
     return results
 
 
+def best_of(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per case, the round with the most steps/s (other load on the machine only ever slows a
+    run down), with the median CPU ms per step over all rounds."""
+    merged = []
+    for runs in zip(*rounds, strict=True):
+        best = dict(max(runs, key=lambda r: r["rate"]))
+        best["cpu_ms"] = statistics.median(r["cpu_ms"] for r in runs)
+        merged.append(best)
+    return merged
+
+
 def report(title: str, results: list[dict[str, Any]]) -> None:
     base = results[0]["rate"]
     print(title)
@@ -290,6 +302,9 @@ async def main() -> None:
     parser.add_argument("--echo", action="store_true", help="also the echo baseline")
     parser.add_argument("--speedups", action="store_true",
                         help="also ours without uvloop and orjson (SPEEDUPS=0)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="saturated: run every case this many times, interleaved, and "
+                             "report the best (a noisy machine)")  # fmt: skip
     parser.add_argument("--paced-only", action="store_true")
     parser.add_argument("--saturated-only", action="store_true")
     parser.add_argument("--profile", metavar="FILE",
@@ -299,10 +314,13 @@ async def main() -> None:
         PROFILE.append(args.profile)
     steps = f"{len(WALK_OURS)} steps each; each bot in its own process"
     if not args.paced_only:
-        saturated = await measure(
-            args.users, None, args.only, args.intake, args.echo, args.speedups
-        )
-        report(f"Saturated: {args.users} users tapping without pause, {steps}", saturated)
+        rounds = [
+            await measure(args.users, None, args.only, args.intake, args.echo, args.speedups)
+            for _ in range(args.rounds)
+        ]
+        best = f"; best of {args.rounds} rounds, CPU ms the median" if args.rounds > 1 else ""
+        report(f"Saturated: {args.users} users tapping without pause, {steps}{best}",
+               best_of(rounds))  # fmt: skip
         PROFILE.clear()
     if not args.saturated_only:
         if not args.paced_only:
