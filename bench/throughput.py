@@ -33,6 +33,7 @@ import os
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -229,6 +230,7 @@ async def measure(
     intake: bool,
     extra: bool,
     speedups: bool = False,
+    before: tuple[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     bench = ROOT / "bench"
     ceiling = [sys.executable, str(bench / "ceiling_bot.py")]
@@ -236,28 +238,32 @@ async def measure(
     if extra:
         echo = [sys.executable, str(bench / "baseline_bot.py")]
         results.append(await run_case("echo (PTB, no db)", echo, {}, WALK_BASELINE, n, think))
-    intakes = [("", [*COUNTED, "-m", "bot", "run"], {})]
+    intakes: list[tuple[str, list[str], dict[str, str], Path]] = [
+        ("", [*COUNTED, "-m", "bot", "run"], {}, ROOT)
+    ]
+    if before is not None:  # the same bot from an older tree (a git revision), same run
+        intakes.append((f" @{before[0]}", [*COUNTED, "-m", "bot", "run"], {}, before[1]))
     if intake:
-        intakes.append((", not durable", [*COUNTED, str(bench / "updater_bot.py")], {}))
+        intakes.append((", not durable", [*COUNTED, str(bench / "updater_bot.py")], {}, ROOT))
     if speedups:
-        intakes.append((", SPEEDUPS=0", [*COUNTED, "-m", "bot", "run"], {"SPEEDUPS": "0"}))
+        intakes.append((", SPEEDUPS=0", [*COUNTED, "-m", "bot", "run"], {"SPEEDUPS": "0"}, ROOT))
     if only in (None, "sqlite"):
-        for label, command, extra_env in intakes:
+        for label, command, extra_env, root in intakes:
             with tempfile.TemporaryDirectory() as tmp:
                 env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
                        **NO_FLOOD_BRAKE, **extra_env}  # fmt: skip
                 results.append(await run_case(f"ours, SQLite{label}", command, env,
-                                              WALK_OURS, n, think))  # fmt: skip
+                                              WALK_OURS, n, think, root))  # fmt: skip
     if only in (None, "postgres"):
-        for label, command, extra_env in intakes:
+        for label, command, extra_env, root in intakes:
 
             async def on_postgres(
                 url: str, label: str = label, command: list[str] = command,
-                extra_env: dict[str, str] = extra_env,
+                extra_env: dict[str, str] = extra_env, root: Path = root,
             ) -> Any:  # fmt: skip
                 env = {"DATABASE_URL": url, **NO_FLOOD_BRAKE, **extra_env}
                 return await run_case(f"ours, PostgreSQL{label}", command, env, WALK_OURS, n,
-                                      think)  # fmt: skip
+                                      think, root)  # fmt: skip
 
             results.append(await with_postgres(on_postgres))
     return results
@@ -291,6 +297,13 @@ def report(title: str, results: list[dict[str, Any]]) -> None:
     )
 
 
+def export_tree(revision: str, into: Path) -> None:
+    """The source tree of a git revision, for `--before`."""
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=100, help="closed-loop users (saturated)")
@@ -302,6 +315,9 @@ async def main() -> None:
     parser.add_argument("--echo", action="store_true", help="also the echo baseline")
     parser.add_argument("--speedups", action="store_true",
                         help="also ours without uvloop and orjson (SPEEDUPS=0)")  # fmt: skip
+    parser.add_argument("--before", metavar="REV",
+                        help="also ours as of this git revision (exported to a temporary "
+                             "directory), in the same run")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1,
                         help="saturated: run every case this many times, interleaved, and "
                              "report the best (a noisy machine)")  # fmt: skip
@@ -313,9 +329,20 @@ async def main() -> None:
     if args.profile:
         PROFILE.append(args.profile)
     steps = f"{len(WALK_OURS)} steps each; each bot in its own process"
+    with tempfile.TemporaryDirectory() as old:
+        before = None
+        if args.before:
+            await asyncio.to_thread(export_tree, args.before, Path(old))
+            before = (args.before, Path(old))
+        await run_all(args, steps, before)
+
+
+async def run_all(args: argparse.Namespace, steps: str, before: tuple[str, Path] | None) -> None:
     if not args.paced_only:
         rounds = [
-            await measure(args.users, None, args.only, args.intake, args.echo, args.speedups)
+            await measure(
+                args.users, None, args.only, args.intake, args.echo, args.speedups, before
+            )
             for _ in range(args.rounds)
         ]
         best = f"; best of {args.rounds} rounds, CPU ms the median" if args.rounds > 1 else ""
@@ -326,7 +353,7 @@ async def main() -> None:
         if not args.paced_only:
             print()
         paced = await measure(
-            args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo, args.speedups
+            args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo, args.speedups, before
         )
         report(f"Paced: {args.caregivers} caregivers, one tap every 2-3 s each, {steps}", paced)
 
