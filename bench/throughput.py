@@ -1,27 +1,39 @@
-"""Throughput and latency of one bot instance against the local fake Bot API (issue 9).
+"""Throughput and latency of one bot instance against the local fake Bot API (issues 9 and 20).
 
-Same run, same fake, on this machine: (1) a bare PTB bot answering every update with a fixed text
-(aiohttp request backend, and once with PTB's default httpx), (2) our bot with simulated
-caregivers each walking /start, language, consent and the whole self-check (every update reads
-and writes state), on SQLite and on PostgreSQL. The bot runs in its own process; this process runs
-the fake and the caregivers. Prints updates/s, p50/p99 latency (update delivered -> the bot's
-answer with buttons) and the ratio ours/baseline.
+Same run, same fake, on this machine, each bot in its own process (this process runs the fake and
+the simulated caregivers):
+- echo: a bare PTB bot answering every update with one fixed text and button (baseline_bot.py);
+- ceiling: a bare PTB bot doing what a step of ours must do at least, no database: answer the
+  tap and send a new question with buttons (ceiling_bot.py);
+- ours, `python -m bot run` (the durable polling intake), each caregiver walking /start,
+  language, consent and the whole self-check (every update reads and writes state), on SQLite
+  and on PostgreSQL; with `--intake` also ours fed by PTB's Updater (updater_bot.py, not durable:
+  what the durable intake costs).
+A step ends at the first message with buttons to that caregiver. Our bot runs with the per-user
+flood brake off (FLOOD_LIMIT): closed-loop users tap far faster than people.
 
-    python bench/throughput.py [--caregivers 200] [--think 2] [--only sqlite|postgres]
+    python bench/throughput.py [--users 100] [--caregivers 200] [--only sqlite|postgres]
+                               [--intake] [--speedups] [--echo] [--rounds N]
+                               [--saturated-only | --paced-only] [--profile FILE]
 
-Two runs: saturated (every caregiver taps again the moment the answer arrives: measures capacity)
-and paced (caregivers read for about `--think` seconds per step, as people do: measures latency
-at a realistic load of 200 concurrent caregivers).
+Saturated: `--users` closed-loop users, each tapping again the moment the answer arrives
+(capacity). Prints steps/s, the ratio ours/ceiling (same run), CPU ms per step of the bot process
+(from /proc, robust to other load on the machine), SQL statements, transactions and
+connection pings per step (bench/counted.py) and Bot API calls per step (the fake's count,
+getUpdates apart, with the updates per non-empty getUpdates). Paced: `--caregivers` people each
+tapping once every 2-3 s (latency at a realistic load): p50/p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,14 +55,19 @@ PG_ADMIN = ""  # set below from tests/postgres_server.py: TEST_POSTGRES_URL or o
 WALK_OURS: list[str | None] = ["/start", "Nederlands", "Ja, dat mag", "/zelftest"] + [None] * 10
 WALK_BASELINE: list[str | None] = ["/start"] + [None] * 13
 PROFILE: list[str] = []
+NO_FLOOD_BRAKE = {"FLOOD_LIMIT": "1000000"}
+COUNTED = [sys.executable, str(ROOT / "bench" / "counted.py")]
 
 
 class MeasuringFake(FakeBotAPI):
-    """Resolves a waiter when the bot sends a message with buttons to that chat."""
+    """Resolves a waiter when the bot sends a message with buttons to that chat; counts the
+    updates each getUpdates hands out."""
 
     def __init__(self) -> None:
         super().__init__(parse_html=False)
         self.waiting: dict[int, asyncio.Future[float]] = {}
+        self.batches: list[int] = []
+        self.seen = 0
 
     def _record(self, call: Call) -> None:
         super()._record(call)
@@ -58,18 +75,28 @@ class MeasuringFake(FakeBotAPI):
             future = self.waiting.pop(int(call.params["chat_id"]), None)
             if future is not None and not future.done():
                 future.set_result(time.perf_counter())
+        if call.method == "getUpdates":
+            # The updates this poll handed out: delivered ones above the last counted id.
+            fresh = [q.update_id for q in self._queue if q.delivered and q.update_id > self.seen]
+            if fresh:
+                self.batches.append(len(fresh))
+                self.seen = max(fresh)
 
 
 async def caregiver(
-    fake: MeasuringFake, user_id: int, walk: list[str | None], out: list[float], think: float = 0
+    fake: MeasuringFake,
+    user_id: int,
+    walk: list[str | None],
+    out: list[float],
+    think: tuple[float, float] | None = None,
 ) -> None:
-    """Walk `walk`; with `think`, pause 0.5-1.5 x `think` seconds before each step, as a person
-    reading the question would (0: the next step at once, which saturates the bot)."""
+    """Walk `walk`; with `think` (low, high), pause that many seconds (uniform) before each
+    step, as a person reading the question would (None: the next step at once: saturation)."""
     loop = asyncio.get_running_loop()
     pace = random.Random(user_id)
     for step in walk:
         if think:
-            await asyncio.sleep(think * pace.uniform(0.5, 1.5))
+            await asyncio.sleep(pace.uniform(*think))
         future: asyncio.Future[float] = loop.create_future()
         fake.waiting[user_id] = future
         started = time.perf_counter()
@@ -89,35 +116,55 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def sql_counts(process: asyncio.subprocess.Process, path: Path) -> dict[str, int]:
+    """The counts of bench/counted.py so far (it writes them on SIGUSR1)."""
+
+    def read() -> dict[str, int]:
+        return dict(json.loads(path.read_text())) if path.exists() else {"dumps": 0}
+
+    before = read()["dumps"]
+    process.send_signal(signal.SIGUSR1)
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if (counts := read())["dumps"] > before:
+            return counts
+    raise RuntimeError("the bot did not write its counts")
+
+
 async def run_case(
     name: str,
     command: list[str],
     env: dict[str, str],
     walk: list[str | None],
     caregivers: int,
-    think: float = 0,
+    think: tuple[float, float] | None = None,
     root: Path = ROOT,
 ) -> dict[str, Any]:
     """One case; `root` is the source tree the bot runs from (bench/intake.py: an older one)."""
     fake = MeasuringFake()
     await fake.start()
+    stats = Path(tempfile.mkdtemp()) / "counts.json"
     process = await asyncio.create_subprocess_exec(
         *command, cwd=root,
         env={**os.environ, "PYTHONPATH": str(root), "TELEGRAM_BOT_TOKEN": TOKEN,
-             "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "WARNING", **env},
+             "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "WARNING",
+             "BENCH_STATS": str(stats), **env},
     )  # fmt: skip
+    counted = command[:2] == COUNTED
     try:
         await fake.wait_for(lambda f: f.calls_to("getUpdates"), timeout=60)
         # Warm-up: one caregiver walks first (imports, connections, first queries).
         await caregiver(fake, 10_000_000, walk, [])
         latencies: list[float] = []
         spy = None
-        if PROFILE and command[1:3] == ["-m", "bot"]:
+        if PROFILE and counted:
             spy = await asyncio.create_subprocess_exec(
                 "py-spy", "record", "--gil", "--format", "raw", "--nonblocking", "-o", PROFILE[0],
                 "--pid", str(process.pid), stdout=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             await asyncio.sleep(1)
+        counts_before = await sql_counts(process, stats) if counted else {}
+        calls_before, batches_before = len(fake.calls), len(fake.batches)
         cpu_before = cpu_seconds(process.pid)
         started = time.perf_counter()
         await asyncio.gather(
@@ -125,6 +172,11 @@ async def run_case(
         )
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
+        # Let the replies still in flight (after each step's question) arrive before counting.
+        await asyncio.sleep(0.5)
+        calls = fake.calls[calls_before:]
+        counts = await sql_counts(process, stats) if counted else {}
+        batches = fake.batches[batches_before:]
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             await spy.wait()
@@ -133,15 +185,20 @@ async def run_case(
         await asyncio.wait_for(process.wait(), 30)
         await fake.stop()
     latencies.sort()
+    steps = len(latencies)
+    per_step = {k: (counts[k] - counts_before[k]) / steps for k in counts if k != "dumps"}
     return {
         "name": name,
-        "updates": len(latencies),
-        "rate": len(latencies) / elapsed,
+        "updates": steps,
+        "rate": steps / elapsed,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        # CPU of the bot process per update and its share of one core while measuring.
-        "cpu_ms": cpu / len(latencies) * 1000,
+        "p99": latencies[int(steps * 0.99) - 1] * 1000,
+        # CPU of the bot process per step and its share of one core while measuring.
+        "cpu_ms": cpu / steps * 1000,
         "busy": cpu / elapsed,
+        "api": sum(c.method != "getUpdates" for c in calls) / steps,
+        "batch": sum(batches) / len(batches) if batches else 0.0,
+        **per_step,
     }
 
 
@@ -166,58 +223,139 @@ async def with_postgres(run: Any) -> Any:
         await admin.close()
 
 
-async def measure(n: int, think: float, only: str | None) -> list[dict[str, Any]]:
-    baseline_cmd = [sys.executable, str(ROOT / "bench" / "baseline_bot.py")]
-    ours_cmd = [sys.executable, "-m", "bot", "run"]
-    results = [await run_case("baseline, aiohttp", baseline_cmd, {}, WALK_BASELINE, n, think)]
-    if only is None:
-        results.append(await run_case("baseline, httpx", [*baseline_cmd, "--httpx"], {},
-                                      WALK_BASELINE, n, think))  # fmt: skip
+async def measure(
+    n: int,
+    think: tuple[float, float] | None,
+    only: str | None,
+    intake: bool,
+    extra: bool,
+    speedups: bool = False,
+    before: tuple[str, Path] | None = None,
+) -> list[dict[str, Any]]:
+    bench = ROOT / "bench"
+    ceiling = [sys.executable, str(bench / "ceiling_bot.py")]
+    results = [await run_case("ceiling (PTB, no db)", ceiling, {}, WALK_BASELINE, n, think)]
+    if extra:
+        echo = [sys.executable, str(bench / "baseline_bot.py")]
+        results.append(await run_case("echo (PTB, no db)", echo, {}, WALK_BASELINE, n, think))
+    intakes: list[tuple[str, list[str], dict[str, str], Path]] = [
+        ("", [*COUNTED, "-m", "bot", "run"], {}, ROOT)
+    ]
+    if before is not None:  # the same bot from an older tree (a git revision), same run
+        intakes.append((f" @{before[0]}", [*COUNTED, "-m", "bot", "run"], {}, before[1]))
+    if intake:
+        intakes.append((", not durable", [*COUNTED, str(bench / "updater_bot.py")], {}, ROOT))
+    if speedups:
+        intakes.append((", SPEEDUPS=0", [*COUNTED, "-m", "bot", "run"], {"SPEEDUPS": "0"}, ROOT))
     if only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-            results.append(await run_case("ours, SQLite", ours_cmd, {"DATABASE_URL": sqlite},
-                                          WALK_OURS, n, think))  # fmt: skip
+        for label, command, extra_env, root in intakes:
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                       **NO_FLOOD_BRAKE, **extra_env}  # fmt: skip
+                results.append(await run_case(f"ours, SQLite{label}", command, env,
+                                              WALK_OURS, n, think, root))  # fmt: skip
     if only in (None, "postgres"):
-        results.append(await with_postgres(
-            lambda url: run_case("ours, PostgreSQL", ours_cmd, {"DATABASE_URL": url},
-                                 WALK_OURS, n, think)
-        ))  # fmt: skip
+        for label, command, extra_env, root in intakes:
+
+            async def on_postgres(
+                url: str, label: str = label, command: list[str] = command,
+                extra_env: dict[str, str] = extra_env, root: Path = root,
+            ) -> Any:  # fmt: skip
+                env = {"DATABASE_URL": url, **NO_FLOOD_BRAKE, **extra_env}
+                return await run_case(f"ours, PostgreSQL{label}", command, env, WALK_OURS, n,
+                                      think, root)  # fmt: skip
+
+            results.append(await with_postgres(on_postgres))
     return results
+
+
+def best_of(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per case, the round with the most steps/s (other load on the machine only ever slows a
+    run down), with the median CPU ms per step over all rounds."""
+    merged = []
+    for runs in zip(*rounds, strict=True):
+        best = dict(max(runs, key=lambda r: r["rate"]))
+        best["cpu_ms"] = statistics.median(r["cpu_ms"] for r in runs)
+        merged.append(best)
+    return merged
 
 
 def report(title: str, results: list[dict[str, Any]]) -> None:
     base = results[0]["rate"]
     print(title)
-    print(f"{'case':<22}{'updates':>8}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}"
-          f"{'CPU ms/upd':>12}{'bot CPU':>9}")  # fmt: skip
+    head = f"{'case':<34}{'steps':>6}{'steps/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
+    print(f"{head}{'CPU ms':>8}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}{'batch':>6}")
     for r in results:
-        print(f"{r['name']:<22}{r['updates']:>8}{r['rate']:>11.1f}{r['p50']:>9.1f}"
-              f"{r['p99']:>9.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>12.2f}"
-              f"{r['busy']:>8.0%}")  # fmt: skip
+        sql = (f"{r['statements']:>6.2f}{r['transactions']:>5.2f}{r['pings']:>5.2f}"
+               if "statements" in r else f"{'-':>6}{'-':>5}{'-':>5}")  # fmt: skip
+        print(f"{r['name']:<34}{r['updates']:>6}{r['rate']:>9.1f}{r['p50']:>8.1f}"
+              f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{r['busy']:>6.0%}"
+              f"{sql}{r['api']:>5.2f}{r['batch']:>6.1f}")  # fmt: skip
+    print(
+        "(per step: CPU ms of the bot process, SQL statements, transactions, connection "
+        "pings, Bot API calls besides getUpdates; batch: updates per non-empty getUpdates)"
+    )
+
+
+def export_tree(revision: str, into: Path) -> None:
+    """The source tree of a git revision, for `--before`."""
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--caregivers", type=int, default=200)
-    parser.add_argument("--only", choices=["baseline", "sqlite", "postgres"],
-                        help="the aiohttp baseline and this one case (profiling)")  # fmt: skip
+    parser.add_argument("--users", type=int, default=100, help="closed-loop users (saturated)")
+    parser.add_argument("--caregivers", type=int, default=200, help="paced caregivers")
+    parser.add_argument("--only", choices=["sqlite", "postgres"],
+                        help="the ceiling and this one case (profiling)")  # fmt: skip
+    parser.add_argument("--intake", action="store_true",
+                        help="also ours without the durable intake (PTB's Updater)")  # fmt: skip
+    parser.add_argument("--echo", action="store_true", help="also the echo baseline")
+    parser.add_argument("--speedups", action="store_true",
+                        help="also ours without uvloop and orjson (SPEEDUPS=0)")  # fmt: skip
+    parser.add_argument("--before", metavar="REV",
+                        help="also ours as of this git revision (exported to a temporary "
+                             "directory), in the same run")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="saturated: run every case this many times, interleaved, and "
+                             "report the best (a noisy machine)")  # fmt: skip
+    parser.add_argument("--paced-only", action="store_true")
+    parser.add_argument("--saturated-only", action="store_true")
     parser.add_argument("--profile", metavar="FILE",
-                        help="record our bot with py-spy into FILE (collapsed stacks)")  # fmt: skip
-    parser.add_argument("--think", type=float, default=2.0,
-                        help="mean seconds a caregiver reads before the next tap, for the paced "
-                             "run (0: skip it)")  # fmt: skip
+                        help="record our bot (saturated) with py-spy into FILE")  # fmt: skip
     args = parser.parse_args()
-    n = args.caregivers
     if args.profile:
         PROFILE.append(args.profile)
-    steps = f"{len(WALK_OURS)} updates each; bot in its own process"
-    report(f"Saturated: {n} caregivers tapping without pause, {steps}",
-           await measure(n, 0, args.only))  # fmt: skip
-    if args.think:
-        print()
-        report(f"Paced: {n} caregivers reading {args.think:g} s (0.5-1.5x) per step, {steps}",
-               await measure(n, args.think, args.only))  # fmt: skip
+    steps = f"{len(WALK_OURS)} steps each; each bot in its own process"
+    with tempfile.TemporaryDirectory() as old:
+        before = None
+        if args.before:
+            await asyncio.to_thread(export_tree, args.before, Path(old))
+            before = (args.before, Path(old))
+        await run_all(args, steps, before)
+
+
+async def run_all(args: argparse.Namespace, steps: str, before: tuple[str, Path] | None) -> None:
+    if not args.paced_only:
+        rounds = [
+            await measure(
+                args.users, None, args.only, args.intake, args.echo, args.speedups, before
+            )
+            for _ in range(args.rounds)
+        ]
+        best = f"; best of {args.rounds} rounds, CPU ms the median" if args.rounds > 1 else ""
+        report(f"Saturated: {args.users} users tapping without pause, {steps}{best}",
+               best_of(rounds))  # fmt: skip
+        PROFILE.clear()
+    if not args.saturated_only:
+        if not args.paced_only:
+            print()
+        paced = await measure(
+            args.caregivers, (2.0, 3.0), args.only, args.intake, args.echo, args.speedups, before
+        )
+        report(f"Paced: {args.caregivers} caregivers, one tap every 2-3 s each, {steps}", paced)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot import speedups
 from bot.config import Settings, SettingsError, load_settings
 from bot.engine.spec import DialogError
 
@@ -324,11 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.mode == "run":
             settings = _settings(require_token=True)
             _logging(settings.log_level)
-            asyncio.run(run_polling(settings))
+            speedups.run(run_polling(settings), enabled=settings.speedups)
         else:
             settings = _settings(require_token=True, require_webhook=True)
             _logging(settings.log_level)
-            asyncio.run(serve(settings))
+            speedups.run(serve(settings), enabled=settings.speedups)
     except DialogError as exc:
         for line in str(exc).splitlines():
             print(f"dialog error: {line}", file=sys.stderr)

@@ -72,6 +72,8 @@ class Settings:
     # For the links of operator commands when Telegram is not asked (no token, or offline).
     bot_username: str | None = None
     console: ConsoleSettings = ConsoleSettings()
+    # uvloop and orjson when installed (bot/speedups.py); SPEEDUPS=0 does without them.
+    speedups: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -246,6 +248,10 @@ def load_settings(
             behind_proxy = raw_proxy.lower() in ("1", "true", "yes")
         else:
             problems.append(f"CONSOLE_BEHIND_PROXY: expected true or false, got {raw_proxy!r}")
+    raw_speedups = get("SPEEDUPS") or "1"
+    if raw_speedups not in ("0", "1"):
+        problems.append(f"SPEEDUPS: expected 1 (use uvloop and orjson if installed) or 0, "
+                        f"got {raw_speedups!r}")  # fmt: skip
 
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -268,4 +274,5 @@ def load_settings(
         shutdown_timeout=shutdown_timeout,
         bot_username=bot_username,
         console=ConsoleSettings(**console_values, operators=operators, behind_proxy=behind_proxy),
+        speedups=raw_speedups == "1",
     )

@@ -236,13 +236,15 @@ async def test_a_chatting_caregiver_is_answered_at_once_while_a_broadcast_runs(
     running = asyncio.create_task(deliverer.run())
     await fake.wait_for(lambda f: sum(recipients_reached(f, 60).values()) >= 10, timeout=10)
     chatting = TelegramUser(fake, harness, 8900)
-    began = time.monotonic()
+    before = sum(recipients_reached(fake, 60).values())
     await chatting.says("/hulp")
-    answered_in = time.monotonic() - began
     reached = sum(recipients_reached(fake, 60).values())
     deliverer.stop()
     await asyncio.wait_for(running, 10)
-    assert answered_in < 0.5, answered_in
+    # Counted in notices sent meanwhile, not in seconds (a busy machine slows both alike): the
+    # answer did not wait behind the rest of the broadcast (50 more), only behind what was
+    # already in flight at most (a window of 20).
+    assert reached - before <= 20, (before, reached)
     assert reached < 60  # the broadcast was still going
     left = await statuses(harness.database_url)
     assert "claimed" not in left and left.get("pending", 0) > 0  # stopped cleanly, resumable

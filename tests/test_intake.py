@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from telegram import Update
 
+from bot.clock import FakeClock
 from bot.db.models import Caregiver, ProcessedUpdate
 from bot.db.session import Database
 from bot.logs import ContentFreeFormatter, describe
@@ -283,6 +284,38 @@ async def test_run_confirms_nothing_while_the_database_is_down_and_answers_once_
     assert [len(fake.sent_messages(chat)) for chat in updates.values()] == [1] * len(updates)
     assert "not acknowledged" in output
     assert MARKER not in output
+
+
+async def test_a_connection_killed_by_a_database_restart_costs_no_ping_and_no_redelivery(
+    fake: FakeBotAPI,
+    outage_db: pgcluster.OwnPostgres,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No ping per transaction: the pooled connection the restart killed fails the next
+    update's first statement, which is tried again at once on a new connection (not refused
+    and fetched again after a pause)."""
+    from tests.harness import BotHarness  # imports conftest: import it when needed
+
+    bot = BotHarness(fake, outage_db.url, clock)
+    await bot.start()
+    try:
+        assert bot.core is not None and not bot.core.db.engine.pool._pre_ping
+        await bot.processed(fake.user_sends_text(FIRST_CHAT - 2, "/taal"))
+        await outage_db.stop()  # a fast shutdown cuts the pooled connection off
+        await outage_db.start()
+        polls = len(fake.calls_to("getUpdates"))
+        caplog.set_level("INFO", logger="bot.transport.telegram")
+        update_id = fake.user_sends_text(FIRST_CHAT - 2, "/taal")
+        await bot.processed(update_id)
+    finally:
+        await bot.stop()
+    assert len(fake.sent_messages(FIRST_CHAT - 2)) == 2
+    retried = [r for r in caplog.records if "connection was dead" in r.getMessage()]
+    assert len(retried) == 1
+    assert not [r for r in caplog.records if "not acknowledged" in r.getMessage()]
+    # Handled from the poll that fetched it: no pause, no second fetch of the same update.
+    assert len(fake.calls_to("getUpdates")) - polls <= 2
 
 
 # ---------------------------------------------------------------------------- content in logs

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,9 +107,13 @@ class Context:
 class _HotStatements:
     claim: Any
     caregiver: Any
+    # PostgreSQL: claim and caregiver in one statement (None on SQLite, which has no INSERT in
+    # a WITH clause).
+    claimed_caregiver: Any = None
 
     @classmethod
-    def build(cls, insert: Any) -> _HotStatements:
+    def build(cls, dialect: str) -> _HotStatements:
+        insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
         claim = (  # on the table, not the entity: a plain statement with a rowcount
             insert(ProcessedUpdate.__table__)
             .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
@@ -129,7 +133,45 @@ class _HotStatements:
                 "unreachable_at": None,
             },
         ).returning(Caregiver)
-        return cls(claim, select(Caregiver).from_statement(upsert))
+        if dialect != "postgresql":
+            return cls(claim, select(Caregiver).from_statement(upsert))
+        return cls(claim, select(Caregiver).from_statement(upsert), _claimed_caregiver())
+
+
+def _claimed_caregiver() -> Any:
+    """PostgreSQL: claim the update and create or touch (and lock) the caregiver in one round
+    trip; no row when the update was claimed before (a re-delivery), and then the caregiver is
+    not touched, as with the two statements.
+
+    The row lock is the caregiver upsert's, as before; the dialog state is still read by the
+    statements after this one, each with a snapshot taken once the lock is held (a read in this
+    statement would use its snapshot from before waiting for another instance's lock).
+    """
+    table: Any = ProcessedUpdate.__table__
+    claim = (
+        pg_insert(table)
+        .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.update_id)
+        .cte("claim")
+    )
+    columns = Caregiver.__table__.c
+    values = select(
+        *(bindparam(name, type_=columns[name].type)
+          for name in ("telegram_user_id", "chat_id", "created_at", "last_seen_at"))
+    ).where(exists(select(claim.c.update_id)))  # fmt: skip
+    upsert: Any = pg_insert(Caregiver).from_select(
+        ["telegram_user_id", "chat_id", "created_at", "last_seen_at"], values
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["telegram_user_id"],
+        set_={
+            "last_seen_at": upsert.excluded.last_seen_at,
+            "chat_id": upsert.excluded.chat_id,
+            "unreachable_at": None,
+        },
+    ).returning(Caregiver)
+    return select(Caregiver).from_statement(upsert.add_cte(claim))
 
 
 class BotCore:
@@ -172,12 +214,20 @@ class BotCore:
         """Process one event; None when the update was already processed (a re-delivery)."""
         now = self.clock.now()
         async with self.db.transaction() as session:
-            if incoming.update_id is not None and not await self._claim_update(
-                session, incoming.update_id, now
-            ):
-                log.info("update %s already processed; ignored", incoming.update_id)
-                return None
-            caregiver = await self._caregiver(session, incoming, now)
+            statements = self._statements(session)
+            if incoming.update_id is not None and statements.claimed_caregiver is not None:
+                found = await self._claimed_caregiver(session, incoming, now)
+                if found is None:
+                    log.info("update %s already processed; ignored", incoming.update_id)
+                    return None
+                caregiver = found
+            else:
+                if incoming.update_id is not None and not await self._claim_update(
+                    session, incoming.update_id, now
+                ):
+                    log.info("update %s already processed; ignored", incoming.update_id)
+                    return None
+                caregiver = await self._caregiver(session, incoming, now)
             locale = choose_locale(caregiver.locale, incoming.language_code)
             ctx = Context(
                 session,
@@ -205,7 +255,7 @@ class BotCore:
         dialect = dialect_of(session)
         statements = self._hot.get(dialect)
         if statements is None:
-            statements = self._hot[dialect] = _HotStatements.build(upsert_insert(session))
+            statements = self._hot[dialect] = _HotStatements.build(dialect)
         return statements
 
     async def _claim_update(self, session: AsyncSession, update_id: int, now: datetime) -> bool:
@@ -234,6 +284,24 @@ class BotCore:
             execution_options={"populate_existing": True},
         )
         return result.scalar_one()
+
+    async def _claimed_caregiver(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> Caregiver | None:
+        """Claim and caregiver in one statement (PostgreSQL); None for a re-delivery."""
+        result = await session.execute(
+            self._statements(session).claimed_caregiver,
+            {
+                "update_id": incoming.update_id,
+                "processed_at": now,
+                "telegram_user_id": incoming.user_id,
+                "chat_id": incoming.chat_id,
+                "created_at": now,
+                "last_seen_at": now,
+            },
+            execution_options={"populate_existing": True},
+        )
+        return result.scalar_one_or_none()
 
     async def mark_unreachable(self, chat_id: int) -> None:
         """The caregiver blocked the bot: nothing more is sent until they write again."""

@@ -413,7 +413,9 @@ def page_handler(page: ConsolePage) -> Callable[[web.Request], Awaitable[web.Str
         # rolls the transaction back and still shows where one can go.
         frame: dict[str, Any] = {}
         try:
-            async with core.db.transaction() as session:
+            # Off the event loop: a page may count a whole area (insight) or list many rows;
+            # the chat's short statements keep the loop (bot/db/sqlite_loop.py).
+            async with core.db.transaction(off_loop=True) as session:
                 if page.method == "POST":
                     found = await _signed_in_post(request, session)
                     if isinstance(found, web.Response):

@@ -1,6 +1,8 @@
-"""Async engine and sessions for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+"""Async engine and sessions for SQLite and PostgreSQL (asyncpg).
 
 `Database.transaction()` is the unit of work: one update or one scheduler claim per transaction.
+On SQLite its statements run on the event loop (bot/db/sqlite_loop.py); long work asks for
+`transaction(off_loop=True)`, whose statements run in aiosqlite's worker thread.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,34 +22,57 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db import sqlite_loop
+
 log = logging.getLogger(__name__)
 # SQLite: a checkpoint after this many commits keeps the WAL file small (SQLite's own default,
 # 1,000 pages, is about 200-300 of our commits).
 CHECKPOINT_EVERY = 100
+# PostgreSQL: seconds a pooled connection is used before it is replaced (see make_engine).
+POOL_RECYCLE = 600
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = 10_000) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; foreign keys make ON DELETE CASCADE work.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # No checkpoint inside a committing transaction (see `Database._checkpoint`).
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def _on_loop_pragmas(dbapi_connection: Any, record: Any) -> None:
+    # Never wait in SQLite's busy handler on the loop (bot/db/sqlite_loop.py waits elsewhere).
+    _sqlite_pragmas(dbapi_connection, record, busy_timeout_ms=0)
+
+
+def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> AsyncEngine:
+    """The engine for `url`; `on_loop` (SQLite only): statements run on the event loop
+    (bot/db/sqlite_loop.py) instead of in aiosqlite's worker thread."""
     # A failing statement's error names its parameters otherwise: what a caregiver typed.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        if on_loop:
+            engine = create_async_engine(
+                make_url(url).set(drivername=f"sqlite+{sqlite_loop.DRIVER}"), **kwargs
+            )
+            event.listen(engine.sync_engine, "connect", _on_loop_pragmas)
+            return engine
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # Liveness without a round trip per transaction (pool_pre_ping pinged at every checkout):
+    # connections are replaced after POOL_RECYCLE seconds, before idle timeouts of servers and
+    # proxies cut them, and a connection that died anyway (a server restart) fails its first
+    # statement, which SQLAlchemy reports as `connection_invalidated`: it drops that one and
+    # every older connection from the pool, and the work is tried again on a new one
+    # (TelegramAdapter.take; a periodic job at its next tick).
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE)
     return create_async_engine(url, **kwargs)
 
 
@@ -56,12 +82,25 @@ def rowcount(result: Result[Any]) -> int:
 
 
 class Database:
-    """Owns the engine; hands out sessions whose transaction commits on success."""
+    """Owns the engines; hands out sessions whose transaction commits on success.
+
+    On SQLite there are two engines on the one file: `engine` runs its statements on the event
+    loop (short ones: the hot path), `off_loop_engine` in aiosqlite's worker threads (work that
+    may take long). Both take the same lock for a transaction, so there is still one writer at
+    a time. On PostgreSQL they are the same engine.
+    """
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, on_loop=True, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            self.off_loop_engine = make_engine(url, **engine_kwargs)
+            self.off_loop_sessions = async_sessionmaker(
+                self.off_loop_engine, expire_on_commit=False
+            )
+        else:
+            self.off_loop_engine, self.off_loop_sessions = self.engine, self.sessions
         # SQLite has one writer. Left to itself, a waiting transaction polls in SQLite's busy
         # handler with growing sleeps (measured: p99 over 2 s at 100 caregivers); queueing the
         # transactions of this process here hands the lock over at once, in order.
@@ -74,12 +113,19 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, off_loop: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed when the block ends without an exception.
+
+        `off_loop`: the work may take long (a retention sweep, a directory import or export, a
+        broadcast's thousands of rows): on SQLite its statements run in a worker thread, so the
+        event loop goes on meanwhile (other transactions still wait for this one's end).
+        """
+        sessions = self.off_loop_sessions if off_loop else self.sessions
         if self._sqlite_lock is None:
-            async with self.sessions() as session, session.begin():
+            async with sessions() as session, session.begin():
                 yield session
             return
-        async with self._sqlite_lock, self.sessions() as session, session.begin():
+        async with self._sqlite_lock, sessions() as session, session.begin():
             yield session
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and (
@@ -99,8 +145,8 @@ class Database:
         the next writer starts the WAL file from the beginning again instead of growing it.
         """
         assert self._sqlite_lock is not None
-        try:
-            async with self.engine.connect() as connection:
+        try:  # off the loop: a checkpoint writes (and syncs) the database file
+            async with self.off_loop_engine.connect() as connection:
                 await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
                 async with self._sqlite_lock:
                     await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
@@ -120,3 +166,5 @@ class Database:
         if self._checkpointing is not None:
             await self._checkpointing
         await self.engine.dispose()
+        if self.off_loop_engine is not self.engine:
+            await self.off_loop_engine.dispose()

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import cast
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot import speedups
 
 _POOL_TIMEOUT_MESSAGE = (
     "Pool timeout: All connections in the connection pool are occupied. "
@@ -43,6 +46,7 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_connection_pool_size",
+        "_fast_loads",
         "_pool_slots",
         "_pool_timeout",
         "_read_timeout",
@@ -57,6 +61,7 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        fast_json: bool = True,
     ) -> None:
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
@@ -65,10 +70,22 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
+        self._fast_loads = speedups.json_loads(enabled=fast_json)
         # Both are created in initialize(): a ClientSession (and its connector) binds to the
         # running event loop, and the constructor usually runs before any loop exists.
         self._session: aiohttp.ClientSession | None = None
         self._pool_slots: asyncio.Semaphore | None = None
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
+        """PTB's parsing of an answer, with orjson when it is installed and `fast_json` is on
+        (bot/speedups.py); an answer orjson refuses goes to PTB's own parser, which decides (and
+        maps the error). PTB calls it on the instance, so it need not be static here."""
+        if self._fast_loads is not None:
+            try:
+                return cast("JSONDict", self._fast_loads(payload))
+            except ValueError:  # orjson.JSONDecodeError is a ValueError
+                pass
+        return BaseRequest.parse_json_payload(payload)
 
     @property
     def read_timeout(self) -> float | None:

@@ -3,6 +3,8 @@
 Replies to a caregiver's own message go at once; bulk sending (notices, check-ins) takes what is
 left of the global budget, at most about one message a second per chat, and pauses when Telegram
 says `RetryAfter`. `Forbidden` (the user blocked the bot) is reported once and never retried.
+The hot calls (answering a press, marking it, a text message) skip PTB's object building: see
+`Sender.call`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from telegram import (
     Bot,
@@ -143,7 +145,7 @@ class Sender:
         self.backoff = backoff
 
     async def send(self, chat_id: int, message: OutMessage, *, bulk: bool = False) -> SendOutcome:
-        async def call() -> Message:
+        async def call() -> Any:
             if message.photo_id:
                 return await self.bot.send_photo(
                     chat_id, message.photo_id, caption=message.text or None,
@@ -165,16 +167,29 @@ class Sender:
                     chat_id, data, filename=filename, caption=message.text or None,
                     parse_mode=ParseMode.HTML, reply_markup=markup(message),
                 )  # fmt: skip
-            return await self.bot.send_message(
-                chat_id, message.text, parse_mode=ParseMode.HTML,
-                reply_markup=markup(message), link_preview_options=NO_PREVIEW,
-            )  # fmt: skip
+            return await self.call("sendMessage", {
+                "chat_id": chat_id, "text": message.text, "parse_mode": ParseMode.HTML,
+                "reply_markup": markup(message), "link_preview_options": NO_PREVIEW,
+            })  # fmt: skip
 
         return await self._deliver(chat_id, call, bulk=bulk)
 
+    async def call(self, method: str, parameters: dict[str, Any]) -> Any:
+        """A Bot API call whose answer is used raw (a dict, True), not as PTB objects.
+
+        PTB's `Bot.send_message` and friends build a `Message` (with its chat, user and
+        keyboard objects) from every answer; the hot path only needs a message id, if anything
+        (measured: that building was about a tenth of the bot's CPU, bench/throughput.py).
+        This is what `Bot.do_api_request(method, parameters, return_type=None)` does, without
+        its warning for methods PTB knows: the same `Bot._post`, so the same request backend,
+        default values and error mapping (`RetryAfter`, `Forbidden`, `BadRequest`, `TimedOut`,
+        `NetworkError`, `ChatMigrated`), which `_deliver` relies on. `None` values are left out.
+        """
+        return await self.bot._post(method, parameters)
+
     async def answer_callback(self, query_id: str, text: str | None = None) -> None:
         try:
-            await self.bot.answer_callback_query(query_id, text=text)
+            await self.call("answerCallbackQuery", {"callback_query_id": query_id, "text": text})
         except TelegramError as exc:
             # An old query (over 15 minutes) cannot be answered any more; nothing to repair.
             log.info("answerCallbackQuery failed: %s", type(exc).__name__)
@@ -182,22 +197,24 @@ class Sender:
     async def mark_pressed(self, chat_id: int, message_id: int, html_text: str, label: str) -> None:
         """Show the chosen answer under the question and take its buttons away."""
 
-        async def call() -> Message | bool:
-            return await self.bot.edit_message_text(
-                f"{html_text}\n\n<b>→ {label}</b>", chat_id=chat_id, message_id=message_id,
-                parse_mode=ParseMode.HTML, reply_markup=None, link_preview_options=NO_PREVIEW,
-            )  # fmt: skip
+        async def call() -> Any:
+            return await self.call("editMessageText", {
+                "chat_id": chat_id, "message_id": message_id,
+                "text": f"{html_text}\n\n<b>→ {label}</b>", "parse_mode": ParseMode.HTML,
+                "link_preview_options": NO_PREVIEW,
+            })  # fmt: skip
 
         await self._deliver(chat_id, call, bulk=False)
 
     async def edit(self, chat_id: int, message_id: int, message: OutMessage) -> SendOutcome:
         """Replace the text (and buttons) of a message the bot sent, e.g. a progress line."""
 
-        async def call() -> Message | bool:
-            return await self.bot.edit_message_text(
-                message.text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                reply_markup=inline_markup(message), link_preview_options=NO_PREVIEW,
-            )  # fmt: skip
+        async def call() -> Any:
+            return await self.call("editMessageText", {
+                "chat_id": chat_id, "message_id": message_id, "text": message.text,
+                "parse_mode": ParseMode.HTML, "reply_markup": inline_markup(message),
+                "link_preview_options": NO_PREVIEW,
+            })  # fmt: skip
 
         outcome = await self._deliver(chat_id, call, bulk=False)
         if outcome.error and "not modified" in outcome.error.lower():
@@ -243,6 +260,14 @@ class Sender:
             except TelegramError as exc:
                 log.warning("sending to chat %s failed: %s", chat_id, type(exc).__name__)
                 return SendOutcome("failed", error=f"{type(exc).__name__}: {exc.message}"[:200])
-            message_id = result.message_id if isinstance(result, Message) else None
-            return SendOutcome("sent", message_id=message_id)
+            return SendOutcome("sent", message_id=_message_id(result))
         return SendOutcome("failed", error=error)
+
+
+def _message_id(result: object) -> int | None:
+    """The id of the message a call sent or edited: a PTB `Message` or the raw answer."""
+    if isinstance(result, Message):
+        return result.message_id
+    if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+        return int(result["message_id"])
+    return None

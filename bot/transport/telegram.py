@@ -51,6 +51,13 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, TimeoutError, OperationalError, InterfaceError))
 
 
+def is_dead_connection(exc: BaseException) -> bool:
+    """Whether `exc` says the pooled connection was dead (the server restarted, a proxy closed
+    it): SQLAlchemy has dropped it, and those opened before it, from the pool, so the same work
+    on a fresh connection may well succeed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def clean(text: str) -> str:
     """Text as the database takes it: PostgreSQL refuses U+0000 in text (and the error would
     carry the value), so NUL characters are dropped on the way in."""
@@ -137,6 +144,14 @@ class TelegramAdapter:
             try:
                 outcome = await self._take(update)
             except Exception as exc:
+                # No ping before each transaction (bot/db/session.py): a connection that died
+                # unseen fails its first statement; the update is tried again at once on a new
+                # one (its transaction was rolled back with the connection; the claim makes a
+                # commit that did happen harmless).
+                if attempt == 1 and is_dead_connection(exc):
+                    log.info("update %s: the database connection was dead; trying again",
+                             update.update_id)  # fmt: skip
+                    continue
                 if is_outage(exc) or not await self.core.db.is_available():
                     log.warning("update %s not stored (%s); not acknowledged", update.update_id,
                                 type(exc).__name__)  # fmt: skip
@@ -227,8 +242,10 @@ def build_application(settings: Settings, core: BotCore) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
-        .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .request(AiohttpRequest(connection_pool_size=256, fast_json=settings.speedups))
+        .get_updates_request(
+            AiohttpRequest(connection_pool_size=2, read_timeout=40.0, fast_json=settings.speedups)
+        )
         .updater(None)
         .build()
     )

@@ -712,7 +712,7 @@ class NoticeDeliverer:
             )
         started = 0
         for broadcast_id in due:
-            async with self.core.db.transaction() as session:
+            async with self.core.db.transaction(off_loop=True) as session:
                 if await start(session, broadcast_id, now) is not None:
                     started += 1
         return started

@@ -44,7 +44,7 @@ async def sweep(core: BotCore) -> SweepReport:
     now = core.clock.now()
     report = SweepReport()
     inactive_cutoff = months_before(now, policy.inactive_months)
-    async with core.db.transaction() as session:
+    async with core.db.transaction(off_loop=True) as session:
         # Every registered table with a time (`PersonalData.timed`), and positions of view-only
         # dialogs left halfway (`PersonalData.transient`).
         report.answers_removed += await remove_expired(session, core.registry, policy, now)

@@ -939,7 +939,7 @@ EXAMPLE_DIRECTORY = DIALOGS_DIR / "data" / "steunpunten.example.yaml"
 async def import_example_if_empty(db: Database, path: Path = EXAMPLE_DIRECTORY) -> bool:
     """Give an empty directory the example region (the terminal demo and tests; an operator
     asks for it with `directory import --example`): never in `run` or `serve` by itself."""
-    async with db.transaction() as session:
+    async with db.transaction(off_loop=True) as session:
         if not await directory_is_empty(session):
             return False
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
@@ -979,7 +979,7 @@ async def directory_command(
         raw = await asyncio.to_thread(path.read_bytes)
         try:
             text = decode(path.name, raw)
-            async with db.transaction() as session:
+            async with db.transaction(off_loop=True) as session:
                 plan = await import_file(session, path.name, text, replace=replace, layer=layer)
                 if dry_run:
                     raise _DryRun(plan)
@@ -997,7 +997,7 @@ async def directory_command(
         print("\n".join(plan.lines()))
         print(f"imported {path.name}")
         return 0
-    async with db.transaction() as session:
+    async with db.transaction(off_loop=True) as session:
         data = await export_directory(session)
     is_csv = path is not None and path.suffix.lower() == ".csv"
     output = directory_csv(data) if is_csv else f"# {ATTRIBUTION}\n" + directory_yaml(data)

@@ -1,0 +1,37 @@
+"""Optional speedups for `run` and `serve`: uvloop as the event loop and orjson for the Bot API's
+answers, each used only when installed (`pip install '.[speed]'`) and not switched off with
+SPEEDUPS=0 (`Settings.speedups`). Nothing behaves differently with or without them; see
+bench/throughput.py (`--speedups`) for what they are worth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T], *, enabled: bool = True) -> T:
+    """`asyncio.run(main)`, on uvloop's event loop when it is there (and `enabled`)."""
+    if enabled:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(main)
+    return asyncio.run(main)
+
+
+def json_loads(*, enabled: bool = True) -> Callable[[bytes], Any] | None:
+    """orjson's `loads` when it is there (and `enabled`), else None."""
+    if not enabled:
+        return None
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson.loads
