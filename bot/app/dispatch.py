@@ -127,15 +127,20 @@ class _HotStatements:
         )
         upsert = upsert.on_conflict_do_update(
             index_elements=["telegram_user_id"],
-            set_={
-                "last_seen_at": upsert.excluded.last_seen_at,
-                "chat_id": upsert.excluded.chat_id,
-                "unreachable_at": None,
-            },
+            set_=_touched(upsert),
         ).returning(Caregiver)
         if dialect != "postgresql":
             return cls(claim, select(Caregiver).from_statement(upsert))
         return cls(claim, select(Caregiver).from_statement(upsert), _claimed_caregiver())
+
+
+def _touched(upsert: Any) -> dict[str, Any]:
+    """What an update changes on a known caregiver: seen now, at this chat, reachable again."""
+    return {
+        "last_seen_at": upsert.excluded.last_seen_at,
+        "chat_id": upsert.excluded.chat_id,
+        "unreachable_at": None,
+    }
 
 
 def _claimed_caregiver() -> Any:
@@ -165,11 +170,7 @@ def _claimed_caregiver() -> Any:
     )
     upsert = upsert.on_conflict_do_update(
         index_elements=["telegram_user_id"],
-        set_={
-            "last_seen_at": upsert.excluded.last_seen_at,
-            "chat_id": upsert.excluded.chat_id,
-            "unreachable_at": None,
-        },
+        set_=_touched(upsert),
     ).returning(Caregiver)
     return select(Caregiver).from_statement(upsert.add_cte(claim))
 
