@@ -44,7 +44,7 @@ class Broadcast(Base):
     )
     # Or, for a notice of the operator (no staff membership): their Telegram user id, checked
     # against CONSOLE_OPERATORS when sending starts (see `delivery.sender_may_send`).
-    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger, info=ERASED_WITH_SENDER)
     sender_caregiver_id: Mapped[int | None] = mapped_column(
         ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
     )

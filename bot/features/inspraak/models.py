@@ -42,7 +42,7 @@ class InspraakQuestion(Base):
     sender_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_member.id", ondelete="SET NULL")
     )
-    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger, info=ERASED_WITH_SENDER)
     sender_caregiver_id: Mapped[int | None] = mapped_column(
         ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
     )
