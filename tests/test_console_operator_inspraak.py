@@ -83,6 +83,13 @@ async def test_the_operator_asks_one_municipality_and_sees_the_protected_result(
     assert "Wat gebeurt er met mijn antwoord?" in data
     # The progress and the report go to the operator's own chat with the bot.
     assert any(chat == OPERATOR and not bulk for chat, _, bulk in sender.sent)
+    # The operator's questions can be switched off like a steunpunt's notices.
+    muted = CoreUser(core, 7320)
+    await muted.says("/meldingen")
+    await muted.taps("🔔 Mantelzorgbot Vught: aan")
+    assert "geen berichten meer van Mantelzorgbot Vught" in muted.last_text
+    async with core.db.transaction() as session:
+        assert await delivery.audience_size(session, None, [VUGHT]) == 20
     for i in range(21):
         person = CoreUser(core, 7300 + i)
         await person.presses_data(data["Meer informatie" if i < 11 else "Een vrijwilliger"])

@@ -238,7 +238,7 @@ async def new_notice(
     Telegram user id; the audience is "municipalities" and `source_name` names the sender)."""
     if scope is None:
         assert operator_id is not None and audience == "municipalities" and source_name
-        member = None
+        member: StaffMember | None = None
     else:
         member = await session.get(StaffMember, scope.member_id)
         source_name = await scope_name(session, scope.steunpunt_key, scope.location_id)

@@ -440,7 +440,7 @@ async def open_question(
     for option in range(len(draft.options)):
         session.add(InspraakTally(question_id=draft.id, option=option, count=0))
     assert draft.sender_caregiver_id is not None
-    scope = None
+    scope: Scope | None = None
     if draft.steunpunt_key is not None:
         assert draft.sender_member_id is not None
         scope = Scope(draft.sender_member_id, draft.steunpunt_key, None)
