@@ -162,6 +162,12 @@ async def test_a_notice_starts_only_while_its_sender_is_active_staff_or_still_op
     assert await started(await planned(None, OPERATOR), frozenset({OPERATOR})) == 3
     assert await started(await planned(None, OPERATOR), frozenset({OPERATOR + 1})) is None
     assert await started(await planned(None, OPERATOR), frozenset()) is None
+    erased = await planned(None, OPERATOR)
+    async with core.db.transaction() as session:  # as /vergeetmij of the operator leaves it
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == erased).values(sender_operator_id=None)
+        )
+    assert await started(erased, frozenset({OPERATOR})) is None
     async with core.db.transaction() as session:
         member = (await session.scalars(select(StaffMember))).one()
     staff_notice = await planned(Scope(member.id, DEN_BOSCH, None), None)
@@ -171,4 +177,4 @@ async def test_a_notice_starts_only_while_its_sender_is_active_staff_or_still_op
     assert await started(staff_notice, frozenset({OPERATOR})) is None
     async with core.db.transaction() as session:
         statuses = list(await session.scalars(select(Broadcast.status).order_by(Broadcast.id)))
-    assert statuses == ["sending", "cancelled", "cancelled", "cancelled"]
+    assert statuses == ["sending", "cancelled", "cancelled", "cancelled", "cancelled"]

@@ -307,8 +307,9 @@ def sender_may_send(operators: Collection[int]) -> ColumnElement[bool]:
     staff = exists().where(
         StaffMember.id == Broadcast.sender_member_id, StaffMember.revoked_at.is_(None)
     )
-    operator = and_(
+    operator = and_(  # never NULL: `~` of this must be true for a notice of nobody
         Broadcast.sender_member_id.is_(None),
+        Broadcast.sender_operator_id.is_not(None),
         Broadcast.sender_operator_id.in_(sorted(set(operators))),
     )
     return or_(staff, operator)
