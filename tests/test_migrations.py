@@ -103,3 +103,22 @@ async def test_notice_drafts_go_and_planned_notices_stay_when_the_wizards_become
     await asyncio.to_thread(command.downgrade, migrate.alembic_config(empty_url), "0013")
     assert await execute(empty_url, "SELECT id, step FROM broadcast") == [(2, "done")]
     assert await execute(empty_url, "SELECT count(*) FROM evening_draft") == [(0,)]
+
+
+async def test_questions_of_the_operator_go_and_a_steunpunts_stay_when_0018_is_undone(
+    empty_url: str,
+) -> None:
+    await migrate.upgrade_async(empty_url, "0017")
+    question = (
+        "INSERT INTO inspraak_question (id, status, step, steunpunt_key, municipality_codes,"
+        " source_name, question, options, allow_comment, sender_name, created_at)"
+        " VALUES (:id, 'open', 'done', :key, '[]', 'Steunpunt', 'Wat helpt?', '[\"a\", \"b\"]',"
+        " true, '', :now)"
+    )
+    await execute(empty_url, question, id=1, key="voorbeeld-vught-boxtel", now=NOW)
+    await migrate.upgrade_async(empty_url)
+    await execute(empty_url, question, id=2, key=None, now=NOW)  # the operator's, 0018 on
+    await execute(empty_url, "INSERT INTO inspraak_tally VALUES (2, 0, 3)")
+    await asyncio.to_thread(command.downgrade, migrate.alembic_config(empty_url), "0017")
+    assert await execute(empty_url, "SELECT id FROM inspraak_question") == [(1,)]
+    assert await execute(empty_url, "SELECT count(*) FROM inspraak_tally") == [(0,)]

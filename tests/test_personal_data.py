@@ -61,7 +61,8 @@ def test_every_erased_copy_belongs_to_a_registered_table_that_outlives_the_careg
     assert marked and marked == covered
     assert {c.name for c in erased_columns(next(
         t for t in REGISTRY.personal_data if t.model is Broadcast
-    ))} == {"sender_name", "report_chat_id", "progress_message_id"}  # fmt: skip
+    ))} == {"sender_name", "report_chat_id", "progress_message_id",
+            "sender_operator_id"}  # fmt: skip
 
 
 async def caregiver_of(core: BotCore, user: CoreUser) -> int:

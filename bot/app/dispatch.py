@@ -200,6 +200,9 @@ class BotCore:
         # The bot's public https address (WEBHOOK_URL) where `serve` also serves the staff
         # console; None where there is none (`run`, the terminal): Web App buttons are left out.
         self.web_url: str | None = None
+        # Telegram user ids of the operators (CONSOLE_OPERATORS): who may send the operator's
+        # notices when they start (bot/features/broadcast/delivery.py `sender_may_send`).
+        self.operators: frozenset[int] = frozenset()
 
     def texts_for(self, locale: str) -> Texts:
         return Texts(self.content, get_translator(locale))

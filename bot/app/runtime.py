@@ -82,4 +82,5 @@ def build_core(
         retention=settings.retention,
     )
     core.web_url = settings.webhook_url.rstrip("/") if settings.webhook_url else None
+    core.operators = frozenset(settings.console.operators)
     return core

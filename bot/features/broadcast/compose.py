@@ -48,7 +48,7 @@ SEND_ACTION, SCHEDULE_ACTION, STOPPED_ACTION = (
     "broadcast.stopped",
 )
 # Caregiver buttons: nt:s:<steunpunt key> | nt:l:<location id>, a notice source on or off.
-NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,)})
+NOTICE_BUTTONS = ButtonCodec("nt", {"s": (str,), "l": (int,), "o": (str,)})
 LIST_LENGTH = 5
 
 # ---------------------------------------------------------------- scope checks
@@ -386,7 +386,8 @@ async def on_cancel(ctx: Context, broadcast_id: int) -> Reply:
 
 
 async def sources_of(session: AsyncSession, caregiver_id: int) -> list[tuple[str, str]]:
-    """(opt-out source, name) of every steunpunt and location this caregiver hears from."""
+    """(opt-out source, name) of every steunpunt and location this caregiver hears from, and
+    the operator once a question of theirs came (named as in their latest notice)."""
     sources: list[tuple[str, str]] = []
     linked = await session.get(CaregiverSteunpunt, caregiver_id)
     if linked is not None:
@@ -412,6 +413,18 @@ async def sources_of(session: AsyncSession, caregiver_id: int) -> list[tuple[str
     for location_id in list(locations):
         name = await scope_name(session, None, location_id)
         sources.append((delivery.source_of(None, location_id), name))
+    operator_name = await session.scalar(
+        select(Broadcast.source_name)
+        .join(BroadcastDelivery, BroadcastDelivery.broadcast_id == Broadcast.id)
+        .where(
+            BroadcastDelivery.caregiver_id == caregiver_id,
+            Broadcast.sender_operator_id.is_not(None),
+        )
+        .order_by(Broadcast.id.desc())
+        .limit(1)
+    )
+    if operator_name:
+        sources.append((delivery.OPERATOR_SOURCE, operator_name))
     return sources
 
 

@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     delete,
     exists,
     func,
@@ -84,9 +85,16 @@ MORNING = clock_time(8, 0)
 # ---------------------------------------------------------------- sources and audience
 
 
+# The opt-out key of the operator's notices (questions to a municipality): one source.
+OPERATOR_SOURCE = "o:operator"
+
+
 def source_of(steunpunt_key: str | None, location_id: int | None) -> str:
-    """The opt-out key of a notice's source: "s:<steunpunt key>" or "l:<location id>"."""
-    return f"s:{steunpunt_key}" if steunpunt_key else f"l:{location_id}"
+    """The opt-out key of a notice's source: "s:<steunpunt key>", "l:<location id>", or
+    `OPERATOR_SOURCE` for a notice of neither (the operator's)."""
+    if steunpunt_key:
+        return f"s:{steunpunt_key}"
+    return f"l:{location_id}" if location_id is not None else OPERATOR_SOURCE
 
 
 def served_codes(steunpunt_key: str) -> Select[Any]:
@@ -116,6 +124,7 @@ def audience_query(
 
     Steunpunt: caregivers who saved it as theirs or whose municipality it serves ("all"), or
     those of the chosen municipalities it serves ("municipalities"). Location: its subscribers.
+    Neither (the operator's): the caregivers whose municipality is one of the chosen.
     """
     query = select(Caregiver.id).where(*reachable(source_of(steunpunt_key, location_id)))
     if location_id is not None:
@@ -123,7 +132,11 @@ def audience_query(
             LocationSubscription.location_id == location_id
         )
         return query.where(Caregiver.id.in_(subscribers))
-    assert steunpunt_key is not None
+    if steunpunt_key is None:
+        living_there = select(CaregiverSteunpunt.caregiver_id).where(
+            CaregiverSteunpunt.municipality_code.in_(municipality_codes or [])
+        )
+        return query.where(Caregiver.id.in_(living_there))
     codes = served_codes(steunpunt_key)
     if audience == "municipalities":
         linked = select(CaregiverSteunpunt.caregiver_id).where(
@@ -204,7 +217,7 @@ async def audience_label(texts: Texts, session: AsyncSession, broadcast: Broadca
 
 async def new_notice(
     session: AsyncSession,
-    scope: Scope,
+    scope: Scope | None,
     now: datetime,
     *,
     text_html: str,
@@ -216,17 +229,26 @@ async def new_notice(
     sender_name: str,
     report_chat_id: int | None,
     extra: dict[str, Any] | None = None,
+    operator_id: int | None = None,
+    source_name: str = "",
 ) -> Broadcast:
-    """A composed notice of the staff member of `scope` as its row, to be started (`send_now`)
-    or planned (`schedule`) in the same transaction. The sender's name is the membership's
-    display name when it has one."""
-    member = await session.get(StaffMember, scope.member_id)
+    """A composed notice as its row, to be started (`send_now`) or planned (`schedule`) in the
+    same transaction: of the staff member of `scope` (the sender's name is the membership's
+    display name when it has one), or with `scope` None of the operator `operator_id` (their
+    Telegram user id; the audience is "municipalities" and `source_name` names the sender)."""
+    if scope is None:
+        assert operator_id is not None and audience == "municipalities" and source_name
+        member: StaffMember | None = None
+    else:
+        member = await session.get(StaffMember, scope.member_id)
+        source_name = await scope_name(session, scope.steunpunt_key, scope.location_id)
     notice = Broadcast(
         status="scheduled",
-        steunpunt_key=scope.steunpunt_key,
-        location_id=scope.location_id,
-        source_name=await scope_name(session, scope.steunpunt_key, scope.location_id),
-        sender_member_id=scope.member_id,
+        steunpunt_key=scope.steunpunt_key if scope else None,
+        location_id=scope.location_id if scope else None,
+        source_name=source_name,
+        sender_member_id=scope.member_id if scope else None,
+        sender_operator_id=None if scope else operator_id,
         sender_caregiver_id=sender_caregiver_id,
         sender_name=(member.display_name if member else "") or sender_name,
         text_html=text_html,
@@ -263,10 +285,10 @@ async def schedule(session: AsyncSession, broadcast: Broadcast, moment: datetime
 
 
 async def send_now(
-    session: AsyncSession, broadcast: Broadcast, now: datetime
+    session: AsyncSession, broadcast: Broadcast, now: datetime, operators: Collection[int] = ()
 ) -> tuple[int | None, datetime | None]:
     """Start the composed notice now: (recipients, None); at night it is held until 08:00
-    instead: (None, that morning)."""
+    instead: (None, that morning). `operators`: see `start`."""
     if in_quiet_hours(now):
         local_day = local_date(now)
         morning = at_local(local_day, MORNING)
@@ -275,30 +297,45 @@ async def send_now(
         return None, moment
     broadcast.status, broadcast.scheduled_for = "scheduled", now
     await session.flush()
-    return await start(session, broadcast.id, now) or 0, None
+    return await start(session, broadcast.id, now, operators) or 0, None
 
 
-def sender_is_staff() -> ColumnElement[bool]:
-    """The staff member who composed the notice still holds the role it was composed under."""
-    return exists().where(
+def sender_may_send(operators: Collection[int]) -> ColumnElement[bool]:
+    """The notice's sender may still send it: the staff member who composed it still holds the
+    role it was composed under, or the operator who composed it is still one of `operators`
+    (the CONSOLE_OPERATORS setting, `BotCore.operators`)."""
+    staff = exists().where(
         StaffMember.id == Broadcast.sender_member_id, StaffMember.revoked_at.is_(None)
     )
+    operator = and_(  # never NULL: `~` of this must be true for a notice of nobody
+        Broadcast.sender_member_id.is_(None),
+        Broadcast.sender_operator_id.is_not(None),
+        Broadcast.sender_operator_id.in_(sorted(set(operators))),
+    )
+    return or_(staff, operator)
 
 
-async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int | None:
+async def start(
+    session: AsyncSession, broadcast_id: int, now: datetime, operators: Collection[int] = ()
+) -> int | None:
     """Scheduled -> sending: store one pending delivery per recipient; None if already started
     (by another instance) or cancelled. Returns the number of recipients.
 
-    A notice whose sender is no longer staff (revoked, or erased by `/vergeetmij`) is cancelled
-    here instead: the right to send is checked when sending starts, not only when it was planned.
+    A notice whose sender may no longer send (a staff member revoked, or erased by
+    `/vergeetmij`; an operator no longer in `operators`) is cancelled here instead: the right to
+    send is checked when sending starts, not only when it was planned.
     """
     dropped = await session.execute(
         update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled", ~sender_is_staff())
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status == "scheduled",
+            ~sender_may_send(operators),
+        )
         .values(status="cancelled", cancelled_at=now, finished_at=now)
     )
     if rowcount(dropped):
-        log.warning("broadcast %d cancelled at its start: its sender is no longer staff",
+        log.warning("broadcast %d cancelled at its start: its sender may no longer send",
                     broadcast_id)  # fmt: skip
         return None
     result = await session.execute(
@@ -325,9 +362,10 @@ async def start(session: AsyncSession, broadcast_id: int, now: datetime) -> int 
 
 
 async def audience_size(
-    session: AsyncSession, steunpunt_key: str, municipality_codes: list[str]
+    session: AsyncSession, steunpunt_key: str | None, municipality_codes: list[str]
 ) -> int:
-    """How many caregivers a notice of the steunpunt (to these municipalities, or all) reaches."""
+    """How many caregivers a notice of the steunpunt (to these municipalities, or all) reaches;
+    without a steunpunt (the operator's), the caregivers of these municipalities."""
     query = audience_query(
         steunpunt_key=steunpunt_key,
         location_id=None,
@@ -713,7 +751,7 @@ class NoticeDeliverer:
         started = 0
         for broadcast_id in due:
             async with self.core.db.transaction(off_loop=True) as session:
-                if await start(session, broadcast_id, now) is not None:
+                if await start(session, broadcast_id, now, self.core.operators) is not None:
                     started += 1
         return started
 
@@ -811,6 +849,7 @@ class NoticeDeliverer:
                 == func.coalesce(
                     "s:" + Broadcast.steunpunt_key,
                     "l:" + func.cast(Broadcast.location_id, NoticeOptOut.source.type),
+                    literal(OPERATOR_SOURCE),
                 ),
             )
             rows = (

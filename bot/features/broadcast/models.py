@@ -21,8 +21,10 @@ class Broadcast(Base):
 
     `status`: scheduled (waits for `scheduled_for`), sending (delivery rows exist), done,
     cancelled. The row is made when a finished draft is sent or planned; the draft itself is
-    the staff member's dialog (`dialogs/broadcast_notice.yaml`). Exactly one of
-    `steunpunt_key` / `location_id` is the source. The sender survives as `sender_name` when the
+    the staff member's dialog (`dialogs/broadcast_notice.yaml`). At most one of
+    `steunpunt_key` / `location_id` is the source; neither for a notice of the operator (an
+    inspraak question to one municipality: `sender_operator_id` instead of `sender_member_id`,
+    audience "municipalities" without a steunpunt). The sender survives as `sender_name` when the
     staff member's membership ends (for the audit trail); erasing the staff member's caregiver row
     (`/vergeetmij`) blanks it and the report chat (`ERASED_WITH`, see `bot.features.privacy`),
     and a scheduled notice of a sender who is no longer staff is cancelled when it would start.
@@ -40,6 +42,9 @@ class Broadcast(Base):
     sender_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_member.id", ondelete="SET NULL")
     )
+    # Or, for a notice of the operator (no staff membership): their Telegram user id, checked
+    # against CONSOLE_OPERATORS when sending starts (see `delivery.sender_may_send`).
+    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger, info=ERASED_WITH_SENDER)
     sender_caregiver_id: Mapped[int | None] = mapped_column(
         ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
     )
@@ -48,8 +53,9 @@ class Broadcast(Base):
     text_length: Mapped[int] = mapped_column(Integer, default=0)
     media_kind: Mapped[str | None] = mapped_column(String(16))  # "photo" | "document"
     media_file_id: Mapped[str | None] = mapped_column(String(255))
-    # Audience: "all" (everyone linked to the steunpunt), "municipalities" (the codes chosen),
-    # "location" (the location's subscribers); `audience_label` is the audit's description.
+    # Audience: "all" (everyone linked to the steunpunt), "municipalities" (the codes chosen;
+    # of the operator: everyone living there), "location" (the location's subscribers);
+    # `audience_label` is the audit's description.
     audience: Mapped[str] = mapped_column(String(16), default="all")
     municipality_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     audience_label: Mapped[str] = mapped_column(String(400), default="")
@@ -91,8 +97,8 @@ class BroadcastDelivery(Base):
 
 
 class NoticeOptOut(Base):
-    """A caregiver who does not want notices from one source: "s:<steunpunt key>" or
-    "l:<location id>"."""
+    """A caregiver who does not want notices from one source: "s:<steunpunt key>",
+    "l:<location id>" or "o:operator" (the operator's questions)."""
 
     __tablename__ = "notice_opt_out"
 

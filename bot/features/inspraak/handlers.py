@@ -10,6 +10,7 @@ What staff see is `results` (counts, k >= 10, only once the question is closed) 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -424,10 +425,13 @@ async def open_question(
     draft: InspraakQuestion,
     now: datetime,
     report_chat_id: int | None,
+    operators: Collection[int] = (),
 ) -> tuple[int, int | None] | None:
-    """Send `draft` as a notice of its steunpunt (at 08:00 when it is night) and open it for
-    answers; (audience, recipients or None while it waits), or None when fewer than `K` would
-    get it (no result could ever be shown). The chat and the console both send this way."""
+    """Send `draft` as a notice of its steunpunt, or of the operator to its municipality (at
+    08:00 when it is night) and open it for answers; (audience, recipients or None while it
+    waits), or None when fewer than `K` would get it (no result could ever be shown). The chat
+    and the console pages (staff's and the operator's) all send this way; `operators` as in
+    `delivery.start` (an operator's question is sent only while they are one)."""
     count = await delivery.audience_size(
         session, draft.steunpunt_key, list(draft.municipality_codes or [])
     )
@@ -435,17 +439,24 @@ async def open_question(
         return None
     for option in range(len(draft.options)):
         session.add(InspraakTally(question_id=draft.id, option=option, count=0))
-    assert draft.sender_caregiver_id is not None and draft.sender_member_id is not None
+    assert draft.sender_caregiver_id is not None
+    scope: Scope | None = None
+    if draft.steunpunt_key is not None:
+        assert draft.sender_member_id is not None
+        scope = Scope(draft.sender_member_id, draft.steunpunt_key, None)
+    else:
+        assert draft.sender_operator_id is not None and draft.municipality_codes
     notice = await delivery.new_notice(
-        session, Scope(draft.sender_member_id, draft.steunpunt_key, None), now,
+        session, scope, now,
         text_html=question_html(draft), text_length=len(draft.question),
         audience="municipalities" if draft.municipality_codes else "all",
         municipality_codes=list(draft.municipality_codes or []),
         audience_label=texts.get("inspraak_audience_label", question=draft.question)[:400],
         sender_caregiver_id=draft.sender_caregiver_id, sender_name=draft.sender_name,
         report_chat_id=report_chat_id, extra=notice_extra(draft),
+        operator_id=draft.sender_operator_id, source_name=draft.source_name,
     )  # fmt: skip
-    sent_to, held_until = await delivery.send_now(session, notice, now)
+    sent_to, held_until = await delivery.send_now(session, notice, now, operators)
     start = held_until or now
     draft.status, draft.step, draft.broadcast_id = "open", "done", notice.id
     draft.sent_at, draft.closes_at = start, start + OPEN_FOR

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models import ERASED_WITH, Base
@@ -23,7 +23,9 @@ class InspraakQuestion(Base):
 
     `status`: draft (being written; `step` says what is asked), open (sent as the notice
     `broadcast_id`; answers are taken until `closes_at`), closed (`closed_at`; results shown).
-    `municipality_codes` narrows a steunpunt's area (empty: all of it). Like a notice, the
+    `municipality_codes` narrows a steunpunt's area (empty: all of it). A question of the
+    operator has no `steunpunt_key` and no `sender_member_id`: `sender_operator_id` (their
+    Telegram user id) and exactly one municipality in `municipality_codes`. Like a notice, the
     question outlives its sender for the record, without their name when they are erased."""
 
     __tablename__ = "inspraak_question"
@@ -31,7 +33,7 @@ class InspraakQuestion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     step: Mapped[str] = mapped_column(String(16), default="question")
-    steunpunt_key: Mapped[str] = mapped_column(String(40))
+    steunpunt_key: Mapped[str | None] = mapped_column(String(40))
     municipality_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_name: Mapped[str] = mapped_column(String(200), default="")
     question: Mapped[str] = mapped_column(String(200), default="")
@@ -40,6 +42,7 @@ class InspraakQuestion(Base):
     sender_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_member.id", ondelete="SET NULL")
     )
+    sender_operator_id: Mapped[int | None] = mapped_column(BigInteger, info=ERASED_WITH_SENDER)
     sender_caregiver_id: Mapped[int | None] = mapped_column(
         ForeignKey("caregiver.id", ondelete="SET NULL"), index=True
     )
