@@ -7,9 +7,10 @@ import asyncio
 import os
 import signal
 import sys
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.transport.aiohttp_request import AiohttpRequest
 
@@ -22,6 +23,20 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_message(chat.id, "ok", reply_markup=KEYBOARD)
+
+
+async def poll_until_sigterm(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Run `app` on PTB's Updater until SIGTERM (the bench stops each bot that way); shared by
+    the bench's bots (ceiling_bot.py, updater_bot.py)."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0)
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
 
 
 async def main() -> None:
@@ -39,15 +54,7 @@ async def main() -> None:
         )
     app = builder.build()
     app.add_handler(TypeHandler(Update, answer))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0)
-        await stop.wait()
-        await app.updater.stop()
-        await app.stop()
+    await poll_until_sigterm(app)
 
 
 if __name__ == "__main__":

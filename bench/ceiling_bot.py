@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 
+from baseline_bot import poll_until_sigterm
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
@@ -45,15 +45,7 @@ async def main() -> None:
         .build()
     )
     app.add_handler(TypeHandler(Update, answer))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0)
-        await stop.wait()
-        await app.updater.stop()
-        await app.stop()
+    await poll_until_sigterm(app)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ as soon as it is queued (before anything is stored). Only to show what the durab
 from __future__ import annotations
 
 import asyncio
-import signal
 
+from baseline_bot import poll_until_sigterm
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -43,16 +43,8 @@ async def main() -> None:
         await adapter.process(update)
 
     app.add_handler(TypeHandler(Update, handle))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0)
-            await stop.wait()
-            await app.updater.stop()
-            await app.stop()
+        await poll_until_sigterm(app)
     finally:
         await core.db.dispose()
 
