@@ -159,7 +159,8 @@ async def run_case(
         spy = None
         if PROFILE and counted:
             spy = await asyncio.create_subprocess_exec(
-                "py-spy", "record", "--gil", "--format", "raw", "--nonblocking", "-o", PROFILE[0],
+                "py-spy", "record", "--gil", "--rate", "1000", "--format", "raw", "--nonblocking",
+                "-o", PROFILE[0],
                 "--pid", str(process.pid), stdout=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             await asyncio.sleep(1)

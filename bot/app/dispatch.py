@@ -12,34 +12,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import Row, bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot.app import router
 from bot.app.registry import Registry
 from bot.clock import Clock
 from bot.config import RetentionPolicy
 from bot.db.models import Caregiver, ProcessedUpdate
-from bot.db.session import Database, rowcount
+from bot.db.session import Database, dialect_of, execute, rowcount
 from bot.engine.flow import Event
 from bot.engine.output import OutMessage, Reply, command_button
 from bot.text.content import Content, Texts
 from bot.text.i18n import choose_locale, get_translator
 
 log = logging.getLogger(__name__)
-
-
-def dialect_of(session: AsyncSession) -> str:
-    """ "postgresql" or "sqlite": the database this session is bound to."""
-    assert session.bind is not None, "sessions come from Database.transaction()"
-    return session.bind.dialect.name
-
-
-def upsert_insert(session: AsyncSession) -> Any:
-    """The dialect's `insert` (with ON CONFLICT support) for this session's database."""
-    return pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True)
@@ -68,6 +58,8 @@ class Context:
     language_code: str | None = None
     display_name: str = ""
     _is_staff: bool | None = field(default=None, repr=False)
+    # The open step as read in this update (`bot.app.router`), or router.UNREAD.
+    step: Any = field(default=router.UNREAD, repr=False)
 
     async def is_staff(self) -> bool:
         """Active staff of a steunpunt or location (looked up once per update)."""
@@ -128,10 +120,10 @@ class _HotStatements:
         upsert = upsert.on_conflict_do_update(
             index_elements=["telegram_user_id"],
             set_=_touched(upsert),
-        ).returning(Caregiver)
+        ).returning(*Caregiver.__table__.c)
         if dialect != "postgresql":
-            return cls(claim, select(Caregiver).from_statement(upsert))
-        return cls(claim, select(Caregiver).from_statement(upsert), _claimed_caregiver())
+            return cls(claim, upsert)
+        return cls(claim, upsert, _claimed_caregiver())
 
 
 def _touched(upsert: Any) -> dict[str, Any]:
@@ -171,8 +163,22 @@ def _claimed_caregiver() -> Any:
     upsert = upsert.on_conflict_do_update(
         index_elements=["telegram_user_id"],
         set_=_touched(upsert),
-    ).returning(Caregiver)
-    return select(Caregiver).from_statement(upsert.add_cte(claim))
+    ).returning(*columns)
+    return upsert.add_cte(claim)
+
+
+def _attach(session: AsyncSession, row: Row[Any]) -> Caregiver:
+    """The caregiver of a RETURNING row as an ORM object of `session`, as if loaded by it.
+
+    The upsert runs as a Core statement; loading its row through the ORM (`from_statement`)
+    cost more than the statement (bench/hot_path.py). The object is made persistent directly:
+    its attributes are the row's, unchanged, and what a handler changes on it is flushed at
+    commit as usual. The session is new for this update, so the identity is not taken.
+    """
+    caregiver = Caregiver(**row._asdict())
+    make_transient_to_detached(caregiver)
+    session.add(caregiver)
+    return caregiver
 
 
 class BotCore:
@@ -263,8 +269,8 @@ class BotCore:
         return statements
 
     async def _claim_update(self, session: AsyncSession, update_id: int, now: datetime) -> bool:
-        result = await session.execute(
-            self._statements(session).claim, {"update_id": update_id, "processed_at": now}
+        result = await execute(
+            session, self._statements(session).claim, {"update_id": update_id, "processed_at": now}
         )
         return bool(rowcount(result))
 
@@ -277,7 +283,8 @@ class BotCore:
         of one caregiver across instances; on SQLite the transaction holds the one write lock.
         (Measured: one round trip instead of insert, SELECT ... FOR UPDATE and a later UPDATE.)
         """
-        result = await session.execute(
+        result = await execute(
+            session,
             self._statements(session).caregiver,
             {
                 "telegram_user_id": incoming.user_id,
@@ -285,15 +292,15 @@ class BotCore:
                 "created_at": now,
                 "last_seen_at": now,
             },
-            execution_options={"populate_existing": True},
         )
-        return result.scalar_one()
+        return _attach(session, result.one())
 
     async def _claimed_caregiver(
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> Caregiver | None:
         """Claim and caregiver in one statement (PostgreSQL); None for a re-delivery."""
-        result = await session.execute(
+        result = await execute(
+            session,
             self._statements(session).claimed_caregiver,
             {
                 "update_id": incoming.update_id,
@@ -303,9 +310,9 @@ class BotCore:
                 "created_at": now,
                 "last_seen_at": now,
             },
-            execution_options={"populate_existing": True},
         )
-        return result.scalar_one_or_none()
+        row = result.first()
+        return None if row is None else _attach(session, row)
 
     async def mark_unreachable(self, chat_id: int) -> None:
         """The caregiver blocked the bot: nothing more is sent until they write again."""

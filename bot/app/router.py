@@ -10,12 +10,17 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, delete, select
 
 from bot.db.models import OpenStep
+from bot.db.session import dialect_of, execute, rowcount, upsert_insert
 from bot.distress import crisis_reply
 from bot.engine.codec import SEP
 from bot.engine.flow import Event
@@ -35,6 +40,13 @@ STOP, BACK = "stop", "terug"
 DEFAULT_STEP_TTL = timedelta(hours=24)
 
 
+class _Unread:
+    """`Context.step` before the open step was read in this update."""
+
+
+UNREAD = _Unread()
+
+
 def _normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if c.isalnum())
@@ -48,9 +60,62 @@ def global_word(text: str) -> str | None:
 # ------------------------------------------------------------------ the open step
 
 
-async def current_step(ctx: Context) -> OpenStep | None:
-    """The caregiver's open step, None when there is none or it has expired."""
-    step = await ctx.session.get(OpenStep, ctx.caregiver.id)
+@dataclass(frozen=True)
+class Step:
+    """The caregiver's open step as read for this update (the `open_step` row)."""
+
+    owner: str
+    detail: str | None
+    expects: str
+    opened_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class _StepStatements:
+    """Core statements on `open_step`, built once per dialect: every update of a running dialog
+    reads or writes the step, and the ORM's get and flush cost more than the statements
+    (measured: bench/hot_path.py)."""
+
+    read: Any
+    write: Any
+    close: Any
+    close_owned: Any
+
+    @classmethod
+    def build(cls, dialect: str) -> _StepStatements:
+        table: Any = OpenStep.__table__
+        mine = table.c.caregiver_id == bindparam("caregiver_id")
+        columns = ("owner", "detail", "expects", "opened_at", "expires_at")
+        insert = upsert_insert(dialect)(table).values(
+            caregiver_id=bindparam("caregiver_id"), **{c: bindparam(c) for c in columns}
+        )
+        write = insert.on_conflict_do_update(
+            index_elements=["caregiver_id"], set_={c: insert.excluded[c] for c in columns}
+        )
+        return cls(
+            read=select(*(table.c[c] for c in columns)).where(mine),
+            write=write,
+            close=delete(table).where(mine),
+            close_owned=delete(table).where(mine, table.c.owner == bindparam("owner")),
+        )
+
+
+@functools.cache
+def _step_statements(dialect: str) -> _StepStatements:
+    return _StepStatements.build(dialect)
+
+
+async def current_step(ctx: Context) -> Step | None:
+    """The caregiver's open step, None when there is none or it has expired (read once per
+    update; `open_step` and `close_step` keep that reading up to date)."""
+    if ctx.step is UNREAD:
+        statements = _step_statements(dialect_of(ctx.session))
+        found = await execute(ctx.session, statements.read, {"caregiver_id": ctx.caregiver.id})
+        row = found.first()
+        ctx.step = None if row is None else Step(**row._asdict())
+    step = ctx.step
+    assert not isinstance(step, _Unread)
     if step is None or step.expires_at <= ctx.now:
         return None
     return step
@@ -66,20 +131,27 @@ async def open_step(
     """Make `owner` the one step that receives this caregiver's typed input, replacing any
     other. `owner` must be registered in `Registry.inputs`."""
     assert owner in ctx.core.registry.inputs, f"unregistered input owner {owner!r}"
-    step = await ctx.session.get(OpenStep, ctx.caregiver.id)
-    if step is None:
-        step = OpenStep(caregiver_id=ctx.caregiver.id)
-        ctx.session.add(step)
-    step.owner, step.detail, step.expects = owner, detail, ",".join(expects)
-    step.opened_at, step.expires_at = ctx.now, ctx.now + ttl
+    step = Step(owner, detail, ",".join(expects), ctx.now, ctx.now + ttl)
+    statements = _step_statements(dialect_of(ctx.session))
+    await execute(ctx.session, statements.write, {"caregiver_id": ctx.caregiver.id, **asdict(step)})
+    ctx.step = step
 
 
 async def close_step(ctx: Context, owner: str | None = None) -> None:
     """Close the open step (only when `owner` holds it, if given)."""
-    step = await ctx.session.get(OpenStep, ctx.caregiver.id)
-    if step is not None and (owner is None or step.owner == owner):
-        await ctx.session.delete(step)
-        await ctx.session.flush()
+    known = ctx.step
+    if known is None or (owner is not None and isinstance(known, Step) and known.owner != owner):
+        return  # nothing of `owner` is open (as read in this update)
+    statements = _step_statements(dialect_of(ctx.session))
+    if owner is None:
+        await execute(ctx.session, statements.close, {"caregiver_id": ctx.caregiver.id})
+        ctx.step = None
+        return
+    result = await execute(
+        ctx.session, statements.close_owned, {"caregiver_id": ctx.caregiver.id, "owner": owner}
+    )
+    if rowcount(result):
+        ctx.step = None
 
 
 # ------------------------------------------------------------------ routing
@@ -121,7 +193,7 @@ async def route(ctx: Context, event: Event) -> Reply:
     return await registry.fallback(ctx, event)
 
 
-async def _step_owner(ctx: Context) -> tuple[OpenStep, InputOwner] | None:
+async def _step_owner(ctx: Context) -> tuple[Step, InputOwner] | None:
     """The open step and the registered owner holding it, if any."""
     step = await current_step(ctx)
     owner = ctx.core.registry.inputs.get(step.owner) if step is not None else None

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, event
+from sqlalchemy import CursorResult, Executable, Result, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -79,6 +81,36 @@ def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> AsyncEngin
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE, DELETE or INSERT touched (SQLAlchemy types `execute` as a plain Result)."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """ "postgresql" or "sqlite": the database this session is bound to."""
+    assert session.bind is not None, "sessions come from Database.transaction()"
+    return session.bind.dialect.name
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's `insert` (with ON CONFLICT support), for "postgresql" or "sqlite"."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def execute(
+    session: AsyncSession,
+    statement: Executable,
+    parameters: dict[str, Any] | list[dict[str, Any]] | None = None,
+) -> Result[Any]:
+    """A Core statement on the session's connection, in its transaction.
+
+    For the statements every update runs (claim, open step, dialog place, answers): the ORM's
+    `Session.execute` adds its own compile and result machinery, and `Session.get` plus a flush
+    cost several times the statements themselves (measured: bench/hot_path.py). Pitfall: unlike
+    `Session.execute` this does not autoflush, so it must not depend on ORM objects changed
+    but not yet flushed in the same transaction, and the ORM identity map does not see what it
+    writes: a table is read and written either this way or through the ORM within one update,
+    never both.
+    """
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
 
 
 class Database:

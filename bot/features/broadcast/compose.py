@@ -22,7 +22,7 @@ from bot.app.dispatch import BotCore, Context
 from bot.app.registry import MenuEntry, PeriodicJob, PersonalData, Registry
 from bot.app.roles import Scope, scope_name, scopes_of, staff_menu
 from bot.db.directory import CaregiverSteunpunt, Steunpunt, SteunpuntMunicipality
-from bot.db.models import DialogState
+from bot.db.places import read_place
 from bot.db.session import rowcount
 from bot.db.staff import Location, LocationSubscription, StaffMember
 from bot.engine.codec import ButtonCodec
@@ -105,7 +105,7 @@ async def _counts(session: AsyncSession, given: dict[str, str]) -> dict[str, str
 async def on_compose(ctx: Context, event: Event) -> Reply:
     """`/bericht`: continue the open draft, or start one (asking for whom when staff of two)."""
     dialog = ctx.content.dialogs[DIALOG]
-    row = await ctx.session.get(DialogState, (ctx.caregiver.id, DIALOG))
+    row = await read_place(ctx.session, ctx.caregiver.id, DIALOG)
     if row is not None and row.dialog_version == dialog.version:
         if await still_scope(ctx, State.from_json(DIALOG, dialog.version, row.data)):
             return await open_dialog(ctx, dialog)

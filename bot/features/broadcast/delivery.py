@@ -47,11 +47,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.dispatch import BotCore, upsert_insert
+from bot.app.dispatch import BotCore
 from bot.app.roles import Scope, scope_name
 from bot.db.directory import CaregiverSteunpunt, Municipality, Steunpunt, SteunpuntMunicipality
 from bot.db.models import Caregiver
-from bot.db.session import rowcount
+from bot.db.session import dialect_of, rowcount, upsert_insert
 from bot.db.staff import LocationSubscription, StaffMember
 from bot.engine.output import Button, OutMessage
 from bot.features.broadcast.models import (
@@ -575,7 +575,7 @@ def died_on_this_host(worker: str) -> bool:
 
 async def beat(session: AsyncSession, worker: str, now: datetime) -> None:
     await session.execute(
-        upsert_insert(session)(WorkerHeartbeat)
+        upsert_insert(dialect_of(session))(WorkerHeartbeat)
         .values(worker=worker, beat_at=now)
         .on_conflict_do_update(index_elements=["worker"], set_={"beat_at": now})
     )

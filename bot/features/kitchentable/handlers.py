@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import MenuEntry, PersonalData, Registry, ShareSource, suggested
-from bot.db.models import DialogRun, DialogState
+from bot.db.models import DialogRun
+from bot.db.places import read_place
 from bot.distress import own_steunpunt_card
 from bot.engine.codec import ButtonCodec
 from bot.engine.flow import Event, State
@@ -127,7 +128,7 @@ async def start(ctx: Context) -> Reply:
 
 async def on_command(ctx: Context, event: Event) -> Reply:
     """An unfinished preparation goes on where it was; a stored one can be sent again."""
-    unfinished = await ctx.session.get(DialogState, (ctx.caregiver.id, DIALOG_ID))
+    unfinished = await read_place(ctx.session, ctx.caregiver.id, DIALOG_ID)
     earlier = await latest(ctx) if ctx.has_consent and unfinished is None else None
     if earlier is None:
         return await start(ctx)

@@ -24,6 +24,7 @@ from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
 from bot.app.router import close_step, current_step, open_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
+from bot.db.places import Place, add_answers, read_place, remove_place, write_place
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
 from bot.engine.codec import ANY, ButtonCodec
 from bot.engine.flow import (
@@ -55,7 +56,7 @@ RESULTS_SHOWN = 10
 VIEW_BUTTONS = ButtonCodec("qv", {ANY: ()})
 
 
-def _view_only(row: DialogState, dialog: Dialog) -> bool:
+def _view_only(row: Place, dialog: Dialog) -> bool:
     return row.run_id is None and dialog.keeps_answers
 
 
@@ -93,21 +94,17 @@ async def open_dialog(
     # Without consent, a dialog that does not need it runs view-only too: nothing is stored.
     view_only = (view_only or not dialog.requires_consent) and not ctx.has_consent
     view_only = view_only and dialog.keeps_answers
-    row = await ctx.session.get(DialogState, (ctx.caregiver.id, dialog.id))
-    if row is not None and fresh:
-        await ctx.session.delete(row)
-        await ctx.session.flush()
-        row = None
-    if row is not None and _view_only(row, dialog) != view_only:
-        # A view-only pass after consent, or a stored one without: start again, the other way.
-        await ctx.session.delete(row)
-        await ctx.session.flush()
+    row = await read_place(ctx.session, ctx.caregiver.id, dialog.id)
+    # Starting over, or a view-only pass after consent (a stored one without): the old place
+    # is replaced below.
+    if row is not None and (fresh or _view_only(row, dialog) != view_only):
         row = None
     if row is not None and row.dialog_version == dialog.version:
         state = State.from_json(dialog.id, dialog.version, row.data)
         state.paused = False
         row.data = state.to_json()
         row.updated_at = ctx.now
+        await write_place(ctx.session, ctx.caregiver.id, row)
         await _hold_step(ctx, dialog)
         return Reply().add(
             OutMessage(ctx.texts.dialog_message(dialog, "resumed")),
@@ -126,11 +123,8 @@ async def open_dialog(
         run_id = run.id
     state = start(dialog, given, at)
     state.answers.update(answers or {})
-    if row is None:
-        row = DialogState(caregiver_id=ctx.caregiver.id, dialog_id=dialog.id)
-        ctx.session.add(row)
-    row.dialog_version, row.run_id = dialog.version, run_id
-    row.data, row.updated_at = state.to_json(), ctx.now
+    place = Place(dialog.id, dialog.version, run_id, state.to_json(), ctx.now)
+    await write_place(ctx.session, ctx.caregiver.id, place)
     await _hold_step(ctx, dialog)
     reply = Reply()
     bound = hooks(ctx, dialog)
@@ -170,17 +164,15 @@ async def _hold_step(ctx: Context, dialog: Dialog) -> None:
     await open_step(ctx, STEP_OWNER, STEP_EXPECTS, detail=dialog.id)
 
 
-async def asking(ctx: Context) -> DialogState | None:
-    """The state of the dialog that holds the open step, if one does."""
+async def asking(ctx: Context) -> Place | None:
+    """The place in the dialog that holds the open step, if one does."""
     step = await current_step(ctx)
     if step is None or step.owner != STEP_OWNER or step.detail is None:
         return None
-    return await ctx.session.get(DialogState, (ctx.caregiver.id, step.detail))
+    return await read_place(ctx.session, ctx.caregiver.id, step.detail)
 
 
-async def continue_dialog(
-    ctx: Context, event: Event, row: DialogState | None = None
-) -> Reply | None:
+async def continue_dialog(ctx: Context, event: Event, row: Place | None = None) -> Reply | None:
     """An event for the dialog that asks (button, typed text, sticker...); None when no dialog
     asks any more."""
     row = row or await asking(ctx)
@@ -189,7 +181,7 @@ async def continue_dialog(
     dialog = ctx.content.dialogs.get(row.dialog_id)
     if dialog is None or dialog.version != row.dialog_version:
         # The dialog file changed under an open dialog: its old questions no longer exist.
-        await ctx.session.delete(row)
+        await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
         return ctx.stale_button()
     state = State.from_json(dialog.id, dialog.version, row.data)
     if not await _allowed(ctx, dialog, row, state):
@@ -203,42 +195,47 @@ async def continue_dialog(
     return outcome.reply
 
 
-async def _allowed(ctx: Context, dialog: Dialog, row: DialogState, state: State) -> bool:
+async def _allowed(ctx: Context, dialog: Dialog, row: Place, state: State) -> bool:
     """The dialog's guard, if it has one: when it says no (e.g. no longer staff), the dialog
     is closed and nothing is done."""
     if dialog.guard is None or await ctx.core.registry.guards[dialog.guard](ctx, state):
         return True
     await close_step(ctx, STEP_OWNER)
-    await ctx.session.delete(row)
+    await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
     return False
 
 
-async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcome) -> None:
+async def _store(ctx: Context, dialog: Dialog, row: Place, outcome: Outcome) -> None:
     view_only = _view_only(row, dialog)
     kept = outcome.recorded if dialog.keeps_answers and not view_only else []
-    for recorded in kept:
-        ctx.session.add(
-            Answer(
-                run_id=row.run_id,
-                caregiver_id=ctx.caregiver.id,
-                dialog_id=dialog.id,
-                question_id=recorded.step,
-                value=recorded.value,
-                score=recorded.score,
-                answered_at=ctx.now,
-            )
-        )
+    await add_answers(
+        ctx.session,
+        [
+            {
+                "run_id": row.run_id,
+                "caregiver_id": ctx.caregiver.id,
+                "dialog_id": dialog.id,
+                "question_id": recorded.step,
+                "value": recorded.value,
+                "score": recorded.score,
+                "answered_at": ctx.now,
+            }
+            for recorded in kept
+        ],
+    )
     if not outcome.completed:
         row.data = outcome.state.to_json()
         row.updated_at = ctx.now
         if outcome.state.paused and view_only:
             # Nothing is kept, not even the place: a view-only pass ends at "stop".
             await close_step(ctx, STEP_OWNER)
-            await ctx.session.delete(row)
+            await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
             stopped = ctx.texts.dialog_message(dialog, "view_only_stopped")
             outcome.reply.messages[:] = [OutMessage(stopped)]
             outcome.reply.add(ctx.menu_message())
-        elif outcome.state.paused:
+            return
+        await write_place(ctx.session, ctx.caregiver.id, row)
+        if outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
         else:
             await _hold_step(ctx, dialog)
@@ -247,7 +244,7 @@ async def _store(ctx: Context, dialog: Dialog, row: DialogState, outcome: Outcom
     run = await ctx.session.get(DialogRun, row.run_id) if row.run_id is not None else None
     if run is not None and outcome.action != dialog.on_stop:
         run.completed_at = ctx.now
-    await ctx.session.delete(row)
+    await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
     action = ctx.core.registry.actions[outcome.action or ""]
     outcome.reply.add(*await action(ctx, dialog, run, outcome.state))
 
@@ -280,11 +277,7 @@ async def is_own_answer(ctx: Context, event: Event) -> bool:
 
 async def on_dialog_button(ctx: Context, event: Event) -> Reply:
     parsed = parse_button(event.text)
-    row = (
-        await ctx.session.get(DialogState, (ctx.caregiver.id, parsed[0]))
-        if parsed is not None
-        else None
-    )
+    row = await read_place(ctx.session, ctx.caregiver.id, parsed[0]) if parsed is not None else None
     reply = await continue_dialog(ctx, event, row) if row is not None else None
     # None: a button of a finished dialog (or forged): nothing is asked there any more.
     return reply or ctx.stale_button()

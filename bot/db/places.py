@@ -1,0 +1,114 @@
+"""Where a caregiver is in each dialog (`dialog_state`) and the answers they give, read and
+written with Core statements built once per dialect.
+
+Every press in a running dialog reads its place, stores the answer and moves the place on; the
+ORM's get, unit of work and flush cost several times these statements (bench/hot_path.py), so
+`dialog_state` and `answer` rows are written here, never through ORM objects during an update.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Answer, DialogState
+from bot.db.session import dialect_of, execute, upsert_insert
+
+
+@dataclass
+class Place:
+    """One caregiver's place in one dialog: the `dialog_state` row. `run_id` None marks a pass
+    that keeps no answers (a view-only pass, a staff draft)."""
+
+    dialog_id: str
+    dialog_version: int
+    run_id: int | None
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class _Statements:
+    read: Any
+    write: Any
+    remove: Any
+    answer: Any
+
+    @classmethod
+    def build(cls, dialect: str) -> _Statements:
+        table: Any = DialogState.__table__
+        key = (
+            table.c.caregiver_id == bindparam("caregiver_id"),
+            table.c.dialog_id == bindparam("dialog_id"),
+        )
+        columns = ("dialog_version", "run_id", "data", "updated_at")
+        write = upsert_insert(dialect)(table).values(
+            caregiver_id=bindparam("caregiver_id"),
+            dialog_id=bindparam("dialog_id"),
+            **{c: bindparam(c) for c in columns},
+        )
+        write = write.on_conflict_do_update(
+            index_elements=["caregiver_id", "dialog_id"],
+            set_={c: write.excluded[c] for c in columns},
+        )
+        return cls(
+            read=select(*(table.c[c] for c in columns)).where(*key),
+            write=write,
+            remove=delete(table).where(*key),
+            answer=insert(Answer),
+        )
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    return _Statements.build(dialect)
+
+
+async def read_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -> Place | None:
+    """The caregiver's place in `dialog_id`, None when they are not in it."""
+    found = await execute(
+        session,
+        _statements(dialect_of(session)).read,
+        {"caregiver_id": caregiver_id, "dialog_id": dialog_id},
+    )
+    row = found.first()
+    if row is None:
+        return None
+    return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
+
+
+async def write_place(session: AsyncSession, caregiver_id: int, place: Place) -> None:
+    """Store `place`, creating the row or replacing what it held."""
+    await execute(
+        session,
+        _statements(dialect_of(session)).write,
+        {
+            "caregiver_id": caregiver_id,
+            "dialog_id": place.dialog_id,
+            "dialog_version": place.dialog_version,
+            "run_id": place.run_id,
+            "data": place.data,
+            "updated_at": place.updated_at,
+        },
+    )
+
+
+async def remove_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -> None:
+    """The caregiver is no longer in `dialog_id` (finished, stopped, or starting over)."""
+    await execute(
+        session,
+        _statements(dialect_of(session)).remove,
+        {"caregiver_id": caregiver_id, "dialog_id": dialog_id},
+    )
+
+
+async def add_answers(session: AsyncSession, answers: list[dict[str, Any]]) -> None:
+    """Store answers: each a dict of the `answer` columns but its id."""
+    if answers:
+        statement = _statements(dialect_of(session)).answer
+        await execute(session, statement, answers if len(answers) > 1 else answers[0])
