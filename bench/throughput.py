@@ -285,15 +285,18 @@ def report(title: str, results: list[dict[str, Any]]) -> None:
     base = results[0]["rate"]
     print(title)
     head = f"{'case':<34}{'steps':>6}{'steps/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
-    print(f"{head}{'CPU ms':>8}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}{'batch':>6}")
+    print(f"{head}{'CPU ms':>8}{'GC ms':>6}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}"
+          f"{'batch':>6}")  # fmt: skip
     for r in results:
         sql = (f"{r['statements']:>6.2f}{r['transactions']:>5.2f}{r['pings']:>5.2f}"
                if "statements" in r else f"{'-':>6}{'-':>5}{'-':>5}")  # fmt: skip
+        gc_ms = f"{r['gc_us'] / 1000:>6.2f}" if "gc_us" in r else f"{'-':>6}"
         print(f"{r['name']:<34}{r['updates']:>6}{r['rate']:>9.1f}{r['p50']:>8.1f}"
-              f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{r['busy']:>6.0%}"
+              f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{gc_ms}{r['busy']:>6.0%}"
               f"{sql}{r['api']:>5.2f}{r['batch']:>6.1f}")  # fmt: skip
     print(
-        "(per step: CPU ms of the bot process, SQL statements, transactions, connection "
+        "(per step: CPU ms of the bot process and its time in the garbage collector, SQL "
+        "statements, transactions, connection "
         "pings, Bot API calls besides getUpdates; batch: updates per non-empty getUpdates)"
     )
 

@@ -67,6 +67,7 @@ async def run_polling(settings: Settings) -> None:
     scheduler = make_scheduler(core, app.bot_data["sender"], worker)
     try:
         await app.initialize()  # getMe: a refused token stops the start here
+        speedups.settle()
         poller = Poller(app.bot, app.bot_data["adapter"])
         polling = poller.start()
         scheduler.start()
@@ -118,6 +119,7 @@ async def serve(settings: Settings) -> None:
     try:
         await app.initialize()  # getMe: a refused token stops the start here
         await runner.setup()
+        speedups.settle()
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
         scheduler.start()
         log.info("bot is serving the webhook on port %d", settings.port)

@@ -1,12 +1,13 @@
-"""Optional speedups for `run` and `serve`: uvloop as the event loop and orjson for the Bot API's
-answers, each used only when installed (`pip install '.[speed]'`) and not switched off with
-SPEEDUPS=0 (`Settings.speedups`). Nothing behaves differently with or without them; see
-bench/throughput.py (`--speedups`) for what they are worth.
+"""Speedups for `run` and `serve`: uvloop as the event loop and orjson for the Bot API's answers,
+each used only when installed (`pip install '.[speed]'`) and not switched off with SPEEDUPS=0
+(`Settings.speedups`); and start-up objects kept out of the garbage collector's scans. Nothing
+behaves differently with or without them; see bench/throughput.py (`--speedups`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -35,3 +36,11 @@ def json_loads(*, enabled: bool = True) -> Callable[[bytes], Any] | None:
     except ImportError:
         return None
     return orjson.loads
+
+
+def settle() -> None:
+    """Once started: what start-up built (dialogs, catalogs, the ORM's and PTB's classes, about
+    200,000 objects) lives as long as the process, so the cyclic garbage collector need not
+    scan it again and again (`gc.freeze`); it still collects everything made afterwards."""
+    gc.collect()
+    gc.freeze()

@@ -10,16 +10,19 @@ import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.transport.aiohttp_request import AiohttpRequest
+from bot.transport.aiohttp_request import AiohttpRequest, _form_quote
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Mantelzorg", "username": "zorg_bot"}
@@ -328,3 +331,14 @@ async def test_initialize_and_shutdown_are_idempotent_without_unclosed_warnings(
     unclosed = [str(w.message) for w in caught if "Unclosed" in str(w.message)]
     unclosed += [str(ctx.get("message")) for ctx in loop_errors]
     assert unclosed == []
+
+
+@given(st.text())
+def test_the_form_encoding_is_urllibs_for_any_text(text: str) -> None:
+    try:
+        expected = quote_plus(text)
+    except UnicodeEncodeError:  # a lone surrogate: refused alike
+        with pytest.raises(UnicodeEncodeError):
+            _form_quote(text)
+        return
+    assert _form_quote(text) == expected

@@ -16,27 +16,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    WebAppInfo,
-)
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.engine.output import OutMessage
+from bot.engine.output import Button, OutMessage
 
 log = logging.getLogger(__name__)
 
 Status = Literal["sent", "blocked", "failed"]
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+NO_PREVIEW = {"is_disabled": True}  # link_preview_options
 
 
 @dataclass(frozen=True)
@@ -96,35 +85,35 @@ class RateLimiter:
                         self._last_bulk_per_chat[chat_id] = previous
 
 
-def inline_markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+def inline_markup(message: OutMessage) -> dict[str, Any] | None:
     """The buttons of a message that is edited in place (only inline keyboards can be)."""
     found = markup(message)
-    return found if isinstance(found, InlineKeyboardMarkup) else None
+    return found if found is not None and "inline_keyboard" in found else None
 
 
-def markup(message: OutMessage) -> ReplyMarkup | None:
+def markup(message: OutMessage) -> dict[str, Any] | None:
+    """The message's keyboard as the Bot API's `reply_markup` object.
+
+    Plain dicts, not PTB's keyboard objects: those are built and then turned back into dicts
+    for every message (measured: a noticeable share of a press's CPU, bench/throughput.py)."""
     if not message.buttons:
         if message.location_button or message.contact_button:
             button = (
-                KeyboardButton(message.location_button, request_location=True)
+                {"text": message.location_button, "request_location": True}
                 if message.location_button
-                else KeyboardButton(message.contact_button, request_contact=True)
+                else {"text": message.contact_button, "request_contact": True}
             )
-            return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-        return ReplyKeyboardRemove() if message.remove_keyboard else None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, web_app=WebAppInfo(b.web_app))
-                if b.web_app
-                else InlineKeyboardButton(b.label, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.label, callback_data=b.data)
-                for b in row
-            ]
-            for row in message.buttons
-        ]
-    )
+            return {"keyboard": [[button]], "resize_keyboard": True, "one_time_keyboard": True}
+        return {"remove_keyboard": True} if message.remove_keyboard else None
+    return {"inline_keyboard": [[_inline_button(b) for b in row] for row in message.buttons]}
+
+
+def _inline_button(button: Button) -> dict[str, Any]:
+    if button.web_app:
+        return {"text": button.label, "web_app": {"url": button.web_app}}
+    if button.url:
+        return {"text": button.label, "url": button.url}
+    return {"text": button.label, "callback_data": button.data}
 
 
 class Sender:
@@ -145,31 +134,35 @@ class Sender:
         self.backoff = backoff
 
     async def send(self, chat_id: int, message: OutMessage, *, bulk: bool = False) -> SendOutcome:
+        keyboard = markup(message)
+        # PTB's file-sending methods take the keyboard as it goes to the Bot API.
+        extra = {"reply_markup": keyboard} if keyboard is not None else None
+
         async def call() -> Any:
             if message.photo_id:
                 return await self.bot.send_photo(
                     chat_id, message.photo_id, caption=message.text or None,
-                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                    parse_mode=ParseMode.HTML, api_kwargs=extra,
                 )  # fmt: skip
             if message.document_id:
                 return await self.bot.send_document(
                     chat_id, message.document_id, caption=message.text or None,
-                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                    parse_mode=ParseMode.HTML, api_kwargs=extra,
                 )  # fmt: skip
             if message.image is not None:
                 return await self.bot.send_photo(
                     chat_id, message.image, caption=message.text or None,
-                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                    parse_mode=ParseMode.HTML, api_kwargs=extra,
                 )  # fmt: skip
             if message.document is not None:
                 filename, data = message.document
                 return await self.bot.send_document(
                     chat_id, data, filename=filename, caption=message.text or None,
-                    parse_mode=ParseMode.HTML, reply_markup=markup(message),
+                    parse_mode=ParseMode.HTML, api_kwargs=extra,
                 )  # fmt: skip
             return await self.call("sendMessage", {
                 "chat_id": chat_id, "text": message.text, "parse_mode": ParseMode.HTML,
-                "reply_markup": markup(message), "link_preview_options": NO_PREVIEW,
+                "reply_markup": keyboard, "link_preview_options": NO_PREVIEW,
             })  # fmt: skip
 
         return await self._deliver(chat_id, call, bulk=bulk)
