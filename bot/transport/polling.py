@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.logs import describe
+from bot.transport.inbound import Inbound, read
 from bot.transport.telegram import NotStored, TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -114,20 +115,20 @@ class Poller:
     async def _handle(self, raw: list[dict[str, Any]]) -> bool:
         """Handle a batch: different users at once, each user's updates in order. False when
         one of them could not be stored (the batch must come again)."""
-        chains: dict[object, list[Update]] = defaultdict(list)
+        chains: dict[object, list[Inbound]] = defaultdict(list)
         for data in raw:
             try:
-                update = Update.de_json(data, self.bot)
+                update = read(data, self.bot)
             except Exception as exc:  # any parse failure: skip this one, not the batch
                 self.unparseable += 1
                 log.error("update %s unreadable and skipped: %s", data["update_id"],
                           type(exc).__name__)  # fmt: skip
                 self._handled(data["update_id"])
                 continue
-            user = update.effective_user
-            chains[user.id if user is not None else ("update", update.update_id)].append(update)
+            user = update.user_id
+            chains[user if user is not None else ("update", update.update_id)].append(update)
 
-        async def chain(updates: list[Update]) -> bool:
+        async def chain(updates: list[Inbound]) -> bool:
             for update in updates:
                 try:
                     await self.adapter.process(update)

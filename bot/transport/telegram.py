@@ -1,4 +1,5 @@
-"""Telegram adapter: PTB updates become engine events; replies go out through the one sender.
+"""Telegram adapter: updates (`bot.transport.inbound`) become engine events; replies go out
+through the one sender.
 
 PTB only transports here; state, routing and texts live in `bot.app` and the features. The
 intake (`bot.transport.web` for the webhook, `bot.transport.polling` for getUpdates) calls
@@ -14,25 +15,21 @@ from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from telegram import Chat, Update, User
-from telegram.constants import ChatType
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.app.dispatch import BotCore, Incoming
 from bot.config import Settings
-from bot.engine.flow import Event
 from bot.engine.output import OutMessage, Reply
 from bot.logs import describe
 from bot.text.i18n import choose_locale
 from bot.transport.aiohttp_request import AiohttpRequest
 from bot.transport.flood import FloodGuard
+from bot.transport.inbound import Inbound, from_update, to_event
 from bot.transport.sender import Sender
 
+__all__ = ["NotStored", "TelegramAdapter", "build_application", "to_event"]
 log = logging.getLogger(__name__)
-MAX_TEXT = 4096
-# Kinds of message we can name when explaining what the bot expects instead.
-_UNSUPPORTED_KINDS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
-                      "animation", "poll", "dice", "venue")  # fmt: skip
 
 
 class NotStored(Exception):
@@ -58,57 +55,6 @@ def is_dead_connection(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def clean(text: str) -> str:
-    """Text as the database takes it: PostgreSQL refuses U+0000 in text (and the error would
-    carry the value), so NUL characters are dropped on the way in."""
-    return text.replace("\x00", "")
-
-
-def to_event(update: Update) -> Event | None:
-    """The engine event of a private-chat update, or None for updates the bot does not handle."""
-    if update.callback_query is not None:
-        return Event("button", clean(update.callback_query.data or ""))
-    message = update.message
-    if message is None:
-        return None
-    if message.text is not None:
-        text = clean(message.text)
-        if text.startswith("/"):
-            command, _, args = text[1:].partition(" ")
-            return Event("command", command.split("@", 1)[0].lower()[:64], args.strip()[:512])
-        html = clean(message.text_html) if message.entities else ""
-        return Event("text", text[:MAX_TEXT], html=html)
-    if message.location is not None:
-        return Event(
-            "location", latitude=message.location.latitude, longitude=message.location.longitude
-        )
-    if message.contact is not None:
-        # Only the sender's own number (Telegram's contact button sends that): a contact card of
-        # someone else is not theirs to pass on.
-        sender = message.from_user.id if message.from_user is not None else None
-        if message.contact.user_id is None or message.contact.user_id != sender:
-            return Event("unsupported", "contact")
-        return Event("contact", clean(message.contact.phone_number or ""))
-    kind = next((k for k in _UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
-    file_id = ""
-    if message.photo:
-        file_id = message.photo[-1].file_id  # the largest size
-    elif message.document is not None:
-        file_id = message.document.file_id
-    caption = clean(message.caption or "")
-    html = clean(message.caption_html) if message.caption_entities else ""
-    return Event("unsupported", kind, args=caption[:1024], html=html, file_id=file_id)
-
-
-def _private(update: Update) -> tuple[User, Chat] | None:
-    """Who wrote and where, for a person in a private chat with the bot; None otherwise (groups,
-    channels and other bots are not answered)."""
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None or chat.type != ChatType.PRIVATE or user.is_bot:
-        return None
-    return user, chat
-
-
 class TelegramAdapter:
     def __init__(self, core: BotCore, sender: Sender, flood: FloodGuard | None = None) -> None:
         self.core = core
@@ -125,13 +71,13 @@ class TelegramAdapter:
             self._locks[user_id] = lock
         return lock
 
-    async def process(self, update: Update) -> None:
+    async def process(self, update: Inbound | Update) -> None:
         """Handle one update: store it, then send its replies (see `take`)."""
         replies = await self.take(update)
         if replies is not None:
             await replies
 
-    async def take(self, update: Update) -> Coroutine[Any, Any, None] | None:
+    async def take(self, update: Inbound | Update) -> Coroutine[Any, Any, None] | None:
         """Store one update (its transaction commits); returns the sending of its replies, for
         the caller to await after acknowledging the update, or None when there is nothing to send.
 
@@ -140,6 +86,8 @@ class TelegramAdapter:
         by update_id makes that safe). Any other failure is logged by update id and the update is
         counted as handled: a deterministic bug must not block everybody behind it.
         """
+        if isinstance(update, Update):
+            update = from_update(update)
         for attempt in (1, 2):
             try:
                 outcome = await self._take(update)
@@ -164,69 +112,57 @@ class TelegramAdapter:
             return None if outcome is None else self._deliver(update, *outcome)
         return None
 
-    async def _take(self, update: Update) -> tuple[int, Reply] | None:
+    async def _take(self, update: Inbound) -> tuple[int, Reply] | None:
         """The chat and the reply of a committed update; None when there is nothing to send."""
-        found = _private(update)
-        if found is None:
-            return None
-        user, chat = found
-        event = to_event(update)
-        if event is None:
-            return None
-        verdict = self.flood.check(user.id)
+        if update.user_id is None or update.chat_id is None or update.event is None:
+            return None  # not a person in a private chat, or nothing the bot handles
+        verdict = self.flood.check(update.user_id)
         if verdict != "ok":
-            await self._slow_down(update, verdict, user.language_code, chat.id)
+            await self._slow_down(update, verdict, update.chat_id)
             return None
         incoming = Incoming(
-            user_id=user.id,
-            chat_id=chat.id,
-            event=event,
-            language_code=user.language_code,
+            user_id=update.user_id,
+            chat_id=update.chat_id,
+            event=update.event,
+            language_code=update.language_code,
             update_id=update.update_id,
-            display_name=clean(user.full_name)[:120],
+            display_name=update.display_name,
         )
-        async with self._lock(user.id):
+        async with self._lock(update.user_id):
             reply = await self.core.handle(incoming)
-        return None if reply is None else (chat.id, reply)
+        return None if reply is None else (update.chat_id, reply)
 
-    def _apologise(self, update: Update) -> Coroutine[Any, Any, None] | None:
+    def _apologise(self, update: Inbound) -> Coroutine[Any, Any, None] | None:
         """A skipped update still gets an answer: nothing was done, try again, the menu."""
-        found = _private(update)
-        if found is None:
+        if update.user_id is None or update.chat_id is None:
             return None
-        user, chat = found
-        texts = self.core.texts_for(choose_locale(None, user.language_code))
+        texts = self.core.texts_for(choose_locale(None, update.language_code))
         return self._deliver(
-            update, chat.id, Reply().add(self.core.menu_message(texts, "something_went_wrong"))
+            update,
+            update.chat_id,
+            Reply().add(self.core.menu_message(texts, "something_went_wrong")),
         )
 
-    async def _deliver(self, update: Update, chat_id: int, reply: Reply) -> None:
+    async def _deliver(self, update: Inbound, chat_id: int, reply: Reply) -> None:
         try:
             await self._send(update, chat_id, reply)
         except Exception as exc:  # stored already: a re-delivery would be ignored anyway
             log.error("replies to update %s failed: %s", update.update_id, describe(exc))
 
-    async def _send(self, update: Update, chat_id: int, reply: Reply) -> None:
-        query = update.callback_query
-        if query is not None:
-            await self.sender.answer_callback(query.id, reply.toast)
-            pressed = query.message
-            if reply.pressed_label and pressed is not None and pressed.is_accessible:
-                text = getattr(pressed, "text_html", None)
-                if text:
-                    await self.sender.mark_pressed(
-                        chat_id, pressed.message_id, text, reply.pressed_label
-                    )
+    async def _send(self, update: Inbound, chat_id: int, reply: Reply) -> None:
+        if update.query_id is not None:
+            await self.sender.answer_callback(update.query_id, reply.toast)
+            if reply.pressed_label and update.pressed is not None:
+                message_id, text = update.pressed
+                await self.sender.mark_pressed(chat_id, message_id, text, reply.pressed_label)
         for message in reply.messages:
             await self.sender.send(chat_id, message)
 
-    async def _slow_down(
-        self, update: Update, verdict: str, language_code: str | None, chat_id: int
-    ) -> None:
-        if update.callback_query is not None:
-            await self.sender.answer_callback(update.callback_query.id)
+    async def _slow_down(self, update: Inbound, verdict: str, chat_id: int) -> None:
+        if update.query_id is not None:
+            await self.sender.answer_callback(update.query_id)
         if verdict == "notify":
-            texts = self.core.texts_for(choose_locale(None, language_code))
+            texts = self.core.texts_for(choose_locale(None, update.language_code))
             await self.sender.send(chat_id, OutMessage(texts.get("flood_notice")))
         log.info("update %s dropped: user over the flood limit", update.update_id)
 

@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram import Bot, Update
+from telegram import Bot
 
 from bot.db.session import Database
+from bot.transport.inbound import Inbound, read
 from bot.transport.telegram import NotStored
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram updates are small; anything bigger is not from Telegram.
 MAX_BODY = 256 * 1024
 # Stores one update and returns the sending of its replies (`TelegramAdapter.take`).
-Take = Callable[[Update], Awaitable[Awaitable[None] | None]]
+Take = Callable[[Inbound], Awaitable[Awaitable[None] | None]]
 BOT_KEY = web.AppKey("bot", Bot)
 TAKE_KEY: web.AppKey[Take] = web.AppKey("take")
 DB_KEY = web.AppKey("database", Database)
@@ -58,7 +59,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.warning("malformed webhook body (not an update)")
         return web.json_response({"ok": False}, status=400)
     try:
-        update = Update.de_json(data, request.app[BOT_KEY])
+        update = read(data, request.app[BOT_KEY])
     except Exception as exc:  # any parse failure
         # An update PTB cannot read: acknowledged (Telegram would send it again and again),
         # counted and logged by id only.
