@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -131,10 +131,11 @@ async def open_step(
     """Make `owner` the one step that receives this caregiver's typed input, replacing any
     other. `owner` must be registered in `Registry.inputs`."""
     assert owner in ctx.core.registry.inputs, f"unregistered input owner {owner!r}"
-    step = Step(owner, detail, ",".join(expects), ctx.now, ctx.now + ttl)
-    statements = _step_statements(dialect_of(ctx.session))
-    await execute(ctx.session, statements.write, {"caregiver_id": ctx.caregiver.id, **asdict(step)})
-    ctx.step = step
+    kinds, expires_at = ",".join(expects), ctx.now + ttl
+    values = {"caregiver_id": ctx.caregiver.id, "owner": owner, "detail": detail,
+              "expects": kinds, "opened_at": ctx.now, "expires_at": expires_at}  # fmt: skip
+    await execute(ctx.session, _step_statements(dialect_of(ctx.session)).write, values)
+    ctx.step = Step(owner, detail, kinds, ctx.now, expires_at)
 
 
 async def close_step(ctx: Context, owner: str | None = None) -> None:

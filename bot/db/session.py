@@ -83,6 +83,10 @@ def rowcount(result: Result[Any]) -> int:
     return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
+# `AsyncSession.info` key: the connection of the session's transaction, for `execute`.
+_CONNECTION = "bot.connection"
+
+
 def dialect_of(session: AsyncSession) -> str:
     """ "postgresql" or "sqlite": the database this session is bound to."""
     assert session.bind is not None, "sessions come from Database.transaction()"
@@ -109,7 +113,9 @@ async def execute(
     writes: a table is read and written either this way or through the ORM within one update,
     never both.
     """
-    connection = await session.connection()
+    connection = session.info.get(_CONNECTION)
+    if connection is None:  # once per transaction: asking the session costs a greenlet hop
+        connection = session.info[_CONNECTION] = await session.connection()
     return await connection.execute(statement, parameters)
 
 
