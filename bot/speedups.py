@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -36,6 +37,30 @@ def json_loads(*, enabled: bool = True) -> Callable[[bytes], Any] | None:
     except ImportError:
         return None
     return orjson.loads
+
+
+def json_dumps(*, enabled: bool = True) -> Callable[[Any], str]:
+    """JSON text: orjson's when it is there (and `enabled`), else the standard library's; what
+    orjson refuses (an integer beyond 64 bits) goes to the standard library too."""
+    fast = None
+    if enabled:
+        try:
+            import orjson
+        except ImportError:
+            pass
+        else:
+            fast = orjson.dumps
+    if fast is None:
+        return json.dumps
+    encode = fast
+
+    def dumps(value: Any) -> str:
+        try:
+            return encode(value).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return json.dumps(value)
+
+    return dumps
 
 
 def settle() -> None:

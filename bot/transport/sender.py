@@ -20,6 +20,7 @@ from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot import speedups
 from bot.engine.output import Button, OutMessage
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ class Sender:
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         max_attempts: int = 4,
         backoff: float = 0.5,
+        fast_json: bool = True,
     ) -> None:
         self.bot = bot
+        self._dumps = speedups.json_dumps(enabled=fast_json)
         self.limiter = RateLimiter(rate)
         self.on_blocked = on_blocked
         self.max_attempts = max_attempts
@@ -176,9 +179,14 @@ class Sender:
         This is what `Bot.do_api_request(method, parameters, return_type=None)` does, without
         its warning for methods PTB knows: the same `Bot._post`, so the same request backend,
         default values and error mapping (`RetryAfter`, `Forbidden`, `BadRequest`, `TimedOut`,
-        `NetworkError`, `ChatMigrated`), which `_deliver` relies on. `None` values are left out.
+        `NetworkError`, `ChatMigrated`), which `_deliver` relies on. `None` values are left out;
+        objects (a keyboard) are JSON-encoded here, with orjson when it is installed, as PTB
+        would with the standard library.
         """
-        return await self.bot._post(method, parameters)
+        return await self.bot._post(method, {
+            name: value if isinstance(value, str | int) else self._dumps(value)
+            for name, value in parameters.items() if value is not None
+        })  # fmt: skip
 
     async def answer_callback(self, query_id: str, text: str | None = None) -> None:
         try:

@@ -185,7 +185,12 @@ def build_application(settings: Settings, core: BotCore) -> Application:
         .updater(None)
         .build()
     )
-    sender = Sender(app.bot, rate=settings.send_rate, on_blocked=core.mark_unreachable)
+    sender = Sender(
+        app.bot,
+        rate=settings.send_rate,
+        on_blocked=core.mark_unreachable,
+        fast_json=settings.speedups,
+    )
     adapter = TelegramAdapter(core, sender, FloodGuard(limit=settings.flood_limit))
     app.bot_data["sender"] = sender
     app.bot_data["adapter"] = adapter
