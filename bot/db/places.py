@@ -69,6 +69,21 @@ def _statements(dialect: str) -> _Statements:
     return _Statements.build(dialect)
 
 
+_ANSWER_COLUMNS = ("run_id", "caregiver_id", "dialog_id", "question_id", "value", "score",
+                   "answered_at")  # fmt: skip
+
+
+@functools.cache
+def _write_with_answers(count: int) -> Any:
+    """PostgreSQL: `count` answers and the place in one statement (one round trip less per
+    press); the answers go in a data-modifying WITH clause of the place's upsert."""
+    rows: list[dict[str, Any]] = [
+        {c: bindparam(f"a{i}_{c}") for c in _ANSWER_COLUMNS} for i in range(count)
+    ]
+    answers = insert(Answer).values(rows).cte("answers")
+    return _statements("postgresql").write.add_cte(answers)
+
+
 async def read_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -> Place | None:
     """The caregiver's place in `dialog_id`, None when they are not in it."""
     found = await execute(
@@ -82,20 +97,30 @@ async def read_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -
     return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
 
 
-async def write_place(session: AsyncSession, caregiver_id: int, place: Place) -> None:
-    """Store `place`, creating the row or replacing what it held."""
-    await execute(
-        session,
-        _statements(dialect_of(session)).write,
-        {
-            "caregiver_id": caregiver_id,
-            "dialog_id": place.dialog_id,
-            "dialog_version": place.dialog_version,
-            "run_id": place.run_id,
-            "data": place.data,
-            "updated_at": place.updated_at,
-        },
-    )
+async def write_place(
+    session: AsyncSession,
+    caregiver_id: int,
+    place: Place,
+    answers: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store `place`, creating the row or replacing what it held, and the `answers` given there
+    (as `add_answers`)."""
+    values = {
+        "caregiver_id": caregiver_id,
+        "dialog_id": place.dialog_id,
+        "dialog_version": place.dialog_version,
+        "run_id": place.run_id,
+        "data": place.data,
+        "updated_at": place.updated_at,
+    }
+    dialect = dialect_of(session)
+    if answers and dialect == "postgresql":
+        for i, answer in enumerate(answers):
+            values.update({f"a{i}_{c}": answer[c] for c in _ANSWER_COLUMNS})
+        await execute(session, _write_with_answers(len(answers)), values)
+        return
+    await add_answers(session, answers or [])
+    await execute(session, _statements(dialect).write, values)
 
 
 async def remove_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -> None:

@@ -208,37 +208,36 @@ async def _allowed(ctx: Context, dialog: Dialog, row: Place, state: State) -> bo
 async def _store(ctx: Context, dialog: Dialog, row: Place, outcome: Outcome) -> None:
     view_only = _view_only(row, dialog)
     kept = outcome.recorded if dialog.keeps_answers and not view_only else []
-    await add_answers(
-        ctx.session,
-        [
-            {
-                "run_id": row.run_id,
-                "caregiver_id": ctx.caregiver.id,
-                "dialog_id": dialog.id,
-                "question_id": recorded.step,
-                "value": recorded.value,
-                "score": recorded.score,
-                "answered_at": ctx.now,
-            }
-            for recorded in kept
-        ],
-    )
-    if not outcome.completed:
+    answers = [
+        {
+            "run_id": row.run_id,
+            "caregiver_id": ctx.caregiver.id,
+            "dialog_id": dialog.id,
+            "question_id": recorded.step,
+            "value": recorded.value,
+            "score": recorded.score,
+            "answered_at": ctx.now,
+        }
+        for recorded in kept
+    ]
+    if not outcome.completed and not (outcome.state.paused and view_only):
+        # The usual press: the answer and the next place, together.
         row.data = outcome.state.to_json()
         row.updated_at = ctx.now
-        if outcome.state.paused and view_only:
-            # Nothing is kept, not even the place: a view-only pass ends at "stop".
-            await close_step(ctx, STEP_OWNER)
-            await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
-            stopped = ctx.texts.dialog_message(dialog, "view_only_stopped")
-            outcome.reply.messages[:] = [OutMessage(stopped)]
-            outcome.reply.add(ctx.menu_message())
-            return
-        await write_place(ctx.session, ctx.caregiver.id, row)
+        await write_place(ctx.session, ctx.caregiver.id, row, answers)
         if outcome.state.paused:
             await close_step(ctx, STEP_OWNER)
         else:
             await _hold_step(ctx, dialog)
+        return
+    await add_answers(ctx.session, answers)
+    if not outcome.completed:
+        # Nothing is kept, not even the place: a view-only pass ends at "stop".
+        await close_step(ctx, STEP_OWNER)
+        await remove_place(ctx.session, ctx.caregiver.id, row.dialog_id)
+        stopped = ctx.texts.dialog_message(dialog, "view_only_stopped")
+        outcome.reply.messages[:] = [OutMessage(stopped)]
+        outcome.reply.add(ctx.menu_message())
         return
     await close_step(ctx, STEP_OWNER)
     run = await ctx.session.get(DialogRun, row.run_id) if row.run_id is not None else None
