@@ -116,6 +116,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(name: str = "postgres") -> float:
+    """User + system CPU time of every process called `name` (the database server's backends,
+    its WAL writer and checkpointer), from /proc; backends that ended meanwhile are not counted."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if stat.partition("(")[2].rpartition(")")[0] != name:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 async def sql_counts(process: asyncio.subprocess.Process, path: Path) -> dict[str, int]:
     """The counts of bench/counted.py so far (it writes them on SIGUSR1)."""
 
@@ -166,13 +184,14 @@ async def run_case(
             await asyncio.sleep(1)
         counts_before = await sql_counts(process, stats) if counted else {}
         calls_before, batches_before = len(fake.calls), len(fake.batches)
-        cpu_before = cpu_seconds(process.pid)
+        cpu_before, server_before = cpu_seconds(process.pid), server_cpu_seconds()
         started = time.perf_counter()
         await asyncio.gather(
             *(caregiver(fake, 1 + i, walk, latencies, think) for i in range(caregivers))
         )
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(process.pid) - cpu_before
+        server_cpu = server_cpu_seconds() - server_before
         # Let the replies still in flight (after each step's question) arrive before counting.
         await asyncio.sleep(0.5)
         calls = fake.calls[calls_before:]
@@ -196,6 +215,8 @@ async def run_case(
         "p99": latencies[int(steps * 0.99) - 1] * 1000,
         # CPU of the bot process per step and its share of one core while measuring.
         "cpu_ms": cpu / steps * 1000,
+        # The PostgreSQL server's CPU per step (its processes on this machine; ~0 for SQLite).
+        "db_ms": server_cpu / steps * 1000,
         "busy": cpu / elapsed,
         "api": sum(c.method != "getUpdates" for c in calls) / steps,
         "batch": sum(batches) / len(batches) if batches else 0.0,
@@ -285,18 +306,19 @@ def report(title: str, results: list[dict[str, Any]]) -> None:
     base = results[0]["rate"]
     print(title)
     head = f"{'case':<34}{'steps':>6}{'steps/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
-    print(f"{head}{'CPU ms':>8}{'GC ms':>6}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}{'API':>5}"
-          f"{'batch':>6}")  # fmt: skip
+    print(f"{head}{'CPU ms':>8}{'GC ms':>6}{'PG ms':>6}{'busy':>6}{'SQL':>6}{'tx':>5}{'ping':>5}"
+          f"{'API':>5}{'batch':>6}")  # fmt: skip
     for r in results:
         sql = (f"{r['statements']:>6.2f}{r['transactions']:>5.2f}{r['pings']:>5.2f}"
                if "statements" in r else f"{'-':>6}{'-':>5}{'-':>5}")  # fmt: skip
         gc_ms = f"{r['gc_us'] / 1000:>6.2f}" if "gc_us" in r else f"{'-':>6}"
         print(f"{r['name']:<34}{r['updates']:>6}{r['rate']:>9.1f}{r['p50']:>8.1f}"
-              f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{gc_ms}{r['busy']:>6.0%}"
+              f"{r['p99']:>8.1f}{r['rate'] / base:>7.2f}{r['cpu_ms']:>8.2f}{gc_ms}"
+              f"{r['db_ms']:>6.2f}{r['busy']:>6.0%}"
               f"{sql}{r['api']:>5.2f}{r['batch']:>6.1f}")  # fmt: skip
     print(
-        "(per step: CPU ms of the bot process and its time in the garbage collector, SQL "
-        "statements, transactions, connection "
+        "(per step: CPU ms of the bot process, its time in the garbage collector and the "
+        "PostgreSQL server's CPU ms, SQL statements, transactions, connection "
         "pings, Bot API calls besides getUpdates; batch: updates per non-empty getUpdates)"
     )
 

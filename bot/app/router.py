@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, select
 
 from bot.db.models import OpenStep
-from bot.db.session import dialect_of, execute, rowcount, upsert_insert
+from bot.db.session import dialect_of, execute, rowcount, upsert_by_key
 from bot.distress import crisis_reply
 from bot.engine.codec import SEP
 from bot.engine.flow import Event
@@ -87,15 +87,9 @@ class _StepStatements:
         table: Any = OpenStep.__table__
         mine = table.c.caregiver_id == bindparam("caregiver_id")
         columns = ("owner", "detail", "expects", "opened_at", "expires_at")
-        insert = upsert_insert(dialect)(table).values(
-            caregiver_id=bindparam("caregiver_id"), **{c: bindparam(c) for c in columns}
-        )
-        write = insert.on_conflict_do_update(
-            index_elements=["caregiver_id"], set_={c: insert.excluded[c] for c in columns}
-        )
         return cls(
             read=select(*(table.c[c] for c in columns)).where(mine),
-            write=write,
+            write=upsert_by_key(dialect, table, ("caregiver_id",), columns),
             close=delete(table).where(mine),
             close_owned=delete(table).where(mine, table.c.owner == bindparam("owner")),
         )

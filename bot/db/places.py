@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Answer, DialogState
-from bot.db.session import dialect_of, execute, upsert_insert
+from bot.db.session import dialect_of, execute, upsert_by_key
 
 
 @dataclass
@@ -47,18 +47,9 @@ class _Statements:
             table.c.dialog_id == bindparam("dialog_id"),
         )
         columns = ("dialog_version", "run_id", "data", "updated_at")
-        write = upsert_insert(dialect)(table).values(
-            caregiver_id=bindparam("caregiver_id"),
-            dialog_id=bindparam("dialog_id"),
-            **{c: bindparam(c) for c in columns},
-        )
-        write = write.on_conflict_do_update(
-            index_elements=["caregiver_id", "dialog_id"],
-            set_={c: write.excluded[c] for c in columns},
-        )
         return cls(
             read=select(*(table.c[c] for c in columns)).where(*key),
-            write=write,
+            write=upsert_by_key(dialect, table, ("caregiver_id", "dialog_id"), columns),
             remove=delete(table).where(*key),
             answer=insert(Answer),
         )

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, Result, event
+from sqlalchemy import CursorResult, Executable, Result, bindparam, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -96,6 +96,15 @@ def dialect_of(session: AsyncSession) -> str:
 def upsert_insert(dialect: str) -> Any:
     """The dialect's `insert` (with ON CONFLICT support), for "postgresql" or "sqlite"."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def upsert_by_key(dialect: str, table: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    """INSERT of a row by its `keys` that replaces `columns` when the row is there, every value
+    a bound parameter named after its column: a statement to build once and reuse."""
+    insert = upsert_insert(dialect)(table).values(**{c: bindparam(c) for c in keys + columns})
+    return insert.on_conflict_do_update(
+        index_elements=list(keys), set_={c: insert.excluded[c] for c in columns}
+    )
 
 
 async def execute(
