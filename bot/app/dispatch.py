@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -23,7 +22,7 @@ from bot.app.registry import Registry
 from bot.clock import Clock
 from bot.config import RetentionPolicy
 from bot.db.models import Caregiver, ProcessedUpdate
-from bot.db.session import Database, dialect_of, execute, rowcount
+from bot.db.session import Database, dialect_of, execute, rowcount, upsert_insert
 from bot.engine.flow import Event
 from bot.engine.output import OutMessage, Reply, command_button
 from bot.text.content import Content, Texts
@@ -105,7 +104,7 @@ class _HotStatements:
 
     @classmethod
     def build(cls, dialect: str) -> _HotStatements:
-        insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert = upsert_insert(dialect)
         claim = (  # on the table, not the entity: a plain statement with a rowcount
             insert(ProcessedUpdate.__table__)
             .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
