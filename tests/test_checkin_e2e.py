@@ -111,7 +111,6 @@ async def test_two_processes_on_postgres_send_each_due_check_in_exactly_once(
 ) -> None:
     await _truncate_postgres(postgres_url)
     count = 400
-    await seed_due_checkins(postgres_url, count, datetime.now(UTC) - timedelta(minutes=1))
     # Quiet logs: the processes' output is only read when they stop, through a bounded pipe.
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url,
            "DATABASE_URL": postgres_url, "SEND_RATE": "400", "LOG_LEVEL": "WARNING"}  # fmt: skip
@@ -119,6 +118,11 @@ async def test_two_processes_on_postgres_send_each_due_check_in_exactly_once(
         start_bot("run", env, tmp_path), start_bot("run", env, tmp_path)
     )
     try:
+        # Both are up (each asked getMe, just before its scheduler starts) before anything is
+        # due: on a busy machine one process could otherwise start a second later and find
+        # every check-in sent already.
+        await fake.wait_for(lambda f: len(f.calls_to("getMe")) >= 2, timeout=60)
+        await seed_due_checkins(postgres_url, count, datetime.now(UTC) - timedelta(minutes=1))
         chats = range(80_000, 80_000 + count)
         await fake.wait_for(
             lambda f: all(f.sent_messages(c) for c in chats), timeout=60, message="every check-in"
