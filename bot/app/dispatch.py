@@ -58,7 +58,7 @@ class Context:
     display_name: str = ""
     _is_staff: bool | None = field(default=None, repr=False)
     # The open step as read in this update (`bot.app.router`), or router.UNREAD.
-    step: Any = field(default=router.UNREAD, repr=False)
+    step: router.Step | router.Unread | None = field(default=router.UNREAD, repr=False)
 
     async def is_staff(self) -> bool:
         """Active staff of a steunpunt or location (looked up once per update)."""

@@ -40,11 +40,11 @@ STOP, BACK = "stop", "terug"
 DEFAULT_STEP_TTL = timedelta(hours=24)
 
 
-class _Unread:
+class Unread:
     """`Context.step` before the open step was read in this update."""
 
 
-UNREAD = _Unread()
+UNREAD = Unread()
 
 
 def _normalise(text: str) -> str:
@@ -103,13 +103,12 @@ def _step_statements(dialect: str) -> _StepStatements:
 async def current_step(ctx: Context) -> Step | None:
     """The caregiver's open step, None when there is none or it has expired (read once per
     update; `open_step` and `close_step` keep that reading up to date)."""
-    if ctx.step is UNREAD:
+    step = ctx.step
+    if isinstance(step, Unread):
         statements = _step_statements(dialect_of(ctx.session))
         found = await execute(ctx.session, statements.read, {"caregiver_id": ctx.caregiver.id})
         row = found.first()
-        ctx.step = None if row is None else Step(**row._asdict())
-    step = ctx.step
-    assert not isinstance(step, _Unread)
+        step = ctx.step = None if row is None else Step(**row._asdict())
     if step is None or step.expires_at <= ctx.now:
         return None
     return step
