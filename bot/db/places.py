@@ -67,12 +67,16 @@ _ANSWER_COLUMNS = ("run_id", "caregiver_id", "dialog_id", "question_id", "value"
 @functools.cache
 def _write_with_answers(count: int) -> Any:
     """PostgreSQL: `count` answers and the place in one statement (one round trip less per
-    press); the answers go in a data-modifying WITH clause of the place's upsert."""
-    rows: list[dict[str, Any]] = [
-        {c: bindparam(f"a{i}_{c}") for c in _ANSWER_COLUMNS} for i in range(count)
+    press); each answer is a data-modifying WITH clause of the place's upsert. One single-row
+    INSERT per answer, not one multi-row INSERT: SQLAlchemy caches the compiled form of the
+    first, but compiles a multi-row VALUES again at every call."""
+    answers = [
+        insert(Answer)
+        .values({c: bindparam(f"a{i}_{c}") for c in _ANSWER_COLUMNS})
+        .cte(f"answer{i}")
+        for i in range(count)
     ]
-    answers = insert(Answer).values(rows).cte("answers")
-    return _statements("postgresql").write.add_cte(answers)
+    return _statements("postgresql").write.add_cte(*answers)
 
 
 async def read_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -> Place | None:
