@@ -153,6 +153,14 @@ class TelegramUser:
         )
         await self._await(update_id)
 
+    def starts_saying(self, text: str) -> int:
+        """Sends `text` without waiting for the bot; the update id (`harness.processed`)."""
+        return int(
+            self.fake.user_sends_text(
+                self.user_id, text, first_name=self.first_name, language_code=self.language_code
+            )
+        )
+
     async def sends(self, kind: str) -> None:
         update_id = getattr(self.fake, f"user_sends_{kind}")(self.user_id)
         await self._await(update_id)

@@ -285,7 +285,7 @@ def _parse_html(source: str) -> tuple[str, list[JSON]]:
 
 
 class _Fault:
-    __slots__ = ("delay", "description", "remaining", "retry_after", "status")
+    __slots__ = ("delay", "description", "release", "remaining", "retry_after", "status")
 
     def __init__(
         self,
@@ -294,9 +294,11 @@ class _Fault:
         retry_after: int | None = None,
         description: str | None = None,
         delay: float = 0.0,
+        release: asyncio.Event | None = None,
     ) -> None:
         self.status = status
         self.remaining = remaining
+        self.release = release
         self.retry_after = retry_after
         self.description = description
         self.delay = delay
@@ -578,6 +580,13 @@ class FakeBotAPI:
         """
         self._delays.setdefault(method.lower(), deque()).append(_Fault(200, times, delay=seconds))
 
+    def hold_next(self, method: str) -> asyncio.Event:
+        """Hold the response of the next call of ``method`` until the returned event is set;
+        the call takes effect then (a slow Telegram, without a test waiting for a clock)."""
+        release = asyncio.Event()
+        self._delays.setdefault(method.lower(), deque()).append(_Fault(200, 1, release=release))
+        return release
+
     def delays_left(self, method: str) -> int:
         """Calls of ``method`` that ``delay_next`` will still hold: 0 once every delayed call has
         arrived (and is being held), e.g. to act while a slow request is in flight."""
@@ -789,6 +798,10 @@ class FakeBotAPI:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         return len(self._queue)
 
+    def is_pending(self, update_id: int) -> bool:
+        """Whether ``update_id`` is queued and not yet confirmed by a getUpdates offset."""
+        return any(q.update_id == update_id for q in self._queue)
+
     def _enqueue(self, queued: _Queued) -> None:
         self._queue.append(queued)
         self._update_arrived.set()
@@ -886,7 +899,9 @@ class FakeBotAPI:
             error = None
         if self._delays:
             delay = self._take_fault(self._delays, key)
-            if delay is not None:
+            if delay is not None and delay.release is not None:
+                await delay.release.wait()
+            elif delay is not None:
                 await asyncio.sleep(delay.delay)
         if error is None:
             error = self._injected_error(key)
