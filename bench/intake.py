@@ -35,11 +35,13 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import throughput  # noqa: E402
 from bench.throughput import WALK_OURS, run_case, with_postgres  # noqa: E402
 from bot.db.models import ProcessedUpdate  # noqa: E402
 from bot.db.session import Database  # noqa: E402
 from tests import pgcluster  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
+from tests.postgres_server import postgres_server  # noqa: E402
 from tests.test_processes import free_port  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-fake-api-0000"
@@ -336,4 +338,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The PostgreSQL cases make their databases where bench/throughput.py does.
+    with postgres_server(durable=True) as throughput.PG_ADMIN:
+        asyncio.run(main())
