@@ -3,14 +3,18 @@ first and alone; global words work everywhere; features cannot claim the same th
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app.dispatch import BotCore
 from bot.app.registry import Registry, RegistryConflict
+from bot.app.router import DEFAULT_STEP_TTL
 from bot.clock import FakeClock
 from bot.db.directory import CaregiverSteunpunt
-from bot.db.models import Answer
+from bot.db.models import Answer, OpenStep
 from bot.features.checkin.models import CheckinAnswer
 from bot.transport.terminal import plain
 from tests.conversation import CoreUser, staff_user
@@ -160,3 +164,27 @@ async def test_terminal_user_sees_menu_for_unknown_text(core: BotCore) -> None:
     await user.taps("Ja, dat mag")
     await user.says("blabla")
     assert NOT_UNDERSTOOD in user.last_text
+
+
+async def test_a_press_in_a_running_selfcheck_leaves_its_open_step_and_an_hour_later_renews_it(
+    core: BotCore, clock: FakeClock
+) -> None:
+    user = await onboarded(core)
+    await user.says("/zelftest")
+    step_writes: list[str] = []
+
+    def record(_c: Any, _cu: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("INSERT INTO open_step"):
+            step_writes.append(statement)
+
+    event.listen(core.db.engine.sync_engine, "before_cursor_execute", record)
+    await user.taps("Soms")
+    assert step_writes == []  # the self-check holds the open step already
+    clock.advance(timedelta(hours=2))
+    await user.taps("Soms")
+    assert len(step_writes) == 1  # renewed: it stays open 24 hours after the last press
+    async with core.db.transaction() as session:
+        step = await session.scalar(select(OpenStep))
+    assert step is not None and step.expires_at == clock.now() + DEFAULT_STEP_TTL
+    await user.says("soms")  # typed, it still answers the question
+    assert "Vraag 4 van 10" in user.last_text

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, select
 
-from bot.db.models import OpenStep
+from bot.db.models import DialogState, OpenStep
+from bot.db.places import Place, read_place
 from bot.db.session import dialect_of, execute, rowcount, upsert_by_key
 from bot.distress import crisis_reply
 from bot.engine.codec import SEP
@@ -38,6 +39,9 @@ GLOBAL_WORDS = {
 }  # fmt: skip
 STOP, BACK = "stop", "terug"
 DEFAULT_STEP_TTL = timedelta(hours=24)
+# `open_step` leaves a step that is open already as it is when its expiry would move by less than
+# this: a press of a running dialog then writes no open step.
+STEP_REFRESH = timedelta(hours=1)
 
 
 class Unread:
@@ -78,6 +82,7 @@ class _StepStatements:
     (measured: bench/hot_path.py)."""
 
     read: Any
+    read_with_place: Any
     write: Any
     close: Any
     close_owned: Any
@@ -87,8 +92,18 @@ class _StepStatements:
         table: Any = OpenStep.__table__
         mine = table.c.caregiver_id == bindparam("caregiver_id")
         columns = ("owner", "detail", "expects", "opened_at", "expires_at")
+        place: Any = DialogState.__table__
         return cls(
             read=select(*(table.c[c] for c in columns)).where(mine),
+            read_with_place=select(
+                *(place.c[c] for c in ("dialog_version", "run_id", "data", "updated_at")),
+                *(table.c[c] for c in columns),
+            )
+            .select_from(place.outerjoin(table, table.c.caregiver_id == place.c.caregiver_id))
+            .where(
+                place.c.caregiver_id == bindparam("caregiver_id"),
+                place.c.dialog_id == bindparam("dialog_id"),
+            ),
             write=upsert_by_key(dialect, table, ("caregiver_id",), columns),
             close=delete(table).where(mine),
             close_owned=delete(table).where(mine, table.c.owner == bindparam("owner")),
@@ -114,6 +129,28 @@ async def current_step(ctx: Context) -> Step | None:
     return step
 
 
+async def place_with_step(ctx: Context, dialog_id: str) -> Place | None:
+    """The caregiver's place in `dialog_id` (as `bot.db.places.read_place`), with their open step
+    read in the same statement when it is not read yet in this update: a press of a running
+    dialog reads both, and `open_step` then needs no write when the step stays as it is."""
+    if not isinstance(ctx.step, Unread):
+        return await read_place(ctx.session, ctx.caregiver.id, dialog_id)
+    statements = _step_statements(dialect_of(ctx.session))
+    found = await execute(
+        ctx.session,
+        statements.read_with_place,
+        {"caregiver_id": ctx.caregiver.id, "dialog_id": dialog_id},
+    )
+    row = found.first()
+    if row is None:
+        return None  # the step stays unread
+    step = None
+    if row.owner is not None:
+        step = Step(row.owner, row.detail, row.expects, row.opened_at, row.expires_at)
+    ctx.step = step
+    return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
+
+
 async def open_step(
     ctx: Context,
     owner: str,
@@ -125,6 +162,13 @@ async def open_step(
     other. `owner` must be registered in `Registry.inputs`."""
     assert owner in ctx.core.registry.inputs, f"unregistered input owner {owner!r}"
     kinds, expires_at = ",".join(expects), ctx.now + ttl
+    known = ctx.step
+    if (
+        isinstance(known, Step)
+        and (known.owner, known.detail, known.expects) == (owner, detail, kinds)
+        and expires_at - STEP_REFRESH <= known.expires_at <= expires_at
+    ):
+        return  # open already, and its expiry moves by less than STEP_REFRESH: no write
     values = {"caregiver_id": ctx.caregiver.id, "owner": owner, "detail": detail,
               "expects": kinds, "opened_at": ctx.now, "expires_at": expires_at}  # fmt: skip
     await execute(ctx.session, _step_statements(dialect_of(ctx.session)).write, values)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.app.dispatch import Context
 from bot.app.registry import InputOwner, MenuEntry, PersonalData, Registry, suggested
-from bot.app.router import close_step, current_step, open_step
+from bot.app.router import close_step, current_step, open_step, place_with_step
 from bot.db.models import Answer, DialogRun, DialogState, Result
 from bot.db.places import Place, add_answers, read_place, remove_place, write_place
 from bot.distress import DistressIntent, crisis_reply, own_steunpunt_card
@@ -276,7 +276,7 @@ async def is_own_answer(ctx: Context, event: Event) -> bool:
 
 async def on_dialog_button(ctx: Context, event: Event) -> Reply:
     parsed = parse_button(event.text)
-    row = await read_place(ctx.session, ctx.caregiver.id, parsed[0]) if parsed is not None else None
+    row = await place_with_step(ctx, parsed[0]) if parsed is not None else None
     reply = await continue_dialog(ctx, event, row) if row is not None else None
     # None: a button of a finished dialog (or forged): nothing is asked there any more.
     return reply or ctx.stale_button()
