@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, select
 
 from bot.db.models import DialogState, OpenStep
-from bot.db.places import Place, read_place
+from bot.db.places import PLACE_COLUMNS, Place, place_from, read_place
 from bot.db.session import dialect_of, execute, rowcount, upsert_by_key
 from bot.distress import crisis_reply
 from bot.engine.codec import SEP
@@ -75,6 +75,17 @@ class Step:
     expires_at: datetime
 
 
+_STEP_COLUMNS = ("owner", "detail", "expects", "opened_at", "expires_at")
+
+
+def _step_from(row: Any) -> Step | None:
+    """The step in a row that has the `open_step` columns; None when they are empty (an outer
+    join found no open step)."""
+    if row.owner is None:
+        return None
+    return Step(*(getattr(row, c) for c in _STEP_COLUMNS))
+
+
 @dataclass(frozen=True)
 class _StepStatements:
     """Core statements on `open_step`, built once per dialect: every update of a running dialog
@@ -91,20 +102,18 @@ class _StepStatements:
     def build(cls, dialect: str) -> _StepStatements:
         table: Any = OpenStep.__table__
         mine = table.c.caregiver_id == bindparam("caregiver_id")
-        columns = ("owner", "detail", "expects", "opened_at", "expires_at")
         place: Any = DialogState.__table__
         return cls(
-            read=select(*(table.c[c] for c in columns)).where(mine),
+            read=select(*(table.c[c] for c in _STEP_COLUMNS)).where(mine),
             read_with_place=select(
-                *(place.c[c] for c in ("dialog_version", "run_id", "data", "updated_at")),
-                *(table.c[c] for c in columns),
+                *(place.c[c] for c in PLACE_COLUMNS), *(table.c[c] for c in _STEP_COLUMNS)
             )
             .select_from(place.outerjoin(table, table.c.caregiver_id == place.c.caregiver_id))
             .where(
                 place.c.caregiver_id == bindparam("caregiver_id"),
                 place.c.dialog_id == bindparam("dialog_id"),
             ),
-            write=upsert_by_key(dialect, table, ("caregiver_id",), columns),
+            write=upsert_by_key(dialect, table, ("caregiver_id",), _STEP_COLUMNS),
             close=delete(table).where(mine),
             close_owned=delete(table).where(mine, table.c.owner == bindparam("owner")),
         )
@@ -123,7 +132,7 @@ async def current_step(ctx: Context) -> Step | None:
         statements = _step_statements(dialect_of(ctx.session))
         found = await execute(ctx.session, statements.read, {"caregiver_id": ctx.caregiver.id})
         row = found.first()
-        step = ctx.step = None if row is None else Step(**row._asdict())
+        step = ctx.step = None if row is None else _step_from(row)
     if step is None or step.expires_at <= ctx.now:
         return None
     return step
@@ -144,11 +153,8 @@ async def place_with_step(ctx: Context, dialog_id: str) -> Place | None:
     row = found.first()
     if row is None:
         return None  # the step stays unread
-    step = None
-    if row.owner is not None:
-        step = Step(row.owner, row.detail, row.expects, row.opened_at, row.expires_at)
-    ctx.step = step
-    return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
+    ctx.step = _step_from(row)
+    return place_from(dialog_id, row)
 
 
 async def open_step(

@@ -32,6 +32,15 @@ class Place:
     updated_at: datetime
 
 
+# The columns of a place, in the order `Place` takes them after its dialog (see `place_from`).
+PLACE_COLUMNS = ("dialog_version", "run_id", "data", "updated_at")
+
+
+def place_from(dialog_id: str, row: Any) -> Place:
+    """The place in `dialog_id` from a row that has the `PLACE_COLUMNS`."""
+    return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
+
+
 @dataclass(frozen=True)
 class _Statements:
     read: Any
@@ -46,10 +55,9 @@ class _Statements:
             table.c.caregiver_id == bindparam("caregiver_id"),
             table.c.dialog_id == bindparam("dialog_id"),
         )
-        columns = ("dialog_version", "run_id", "data", "updated_at")
         return cls(
-            read=select(*(table.c[c] for c in columns)).where(*key),
-            write=upsert_by_key(dialect, table, ("caregiver_id", "dialog_id"), columns),
+            read=select(*(table.c[c] for c in PLACE_COLUMNS)).where(*key),
+            write=upsert_by_key(dialect, table, ("caregiver_id", "dialog_id"), PLACE_COLUMNS),
             remove=delete(table).where(*key),
             answer=insert(Answer),
         )
@@ -89,7 +97,7 @@ async def read_place(session: AsyncSession, caregiver_id: int, dialog_id: str) -
     row = found.first()
     if row is None:
         return None
-    return Place(dialog_id, row.dialog_version, row.run_id, row.data, row.updated_at)
+    return place_from(dialog_id, row)
 
 
 async def write_place(
